@@ -1,0 +1,9 @@
+// Unit tests: pure logic and Nest testing modules, no servers.
+const preset = require('./jest.preset.js');
+
+module.exports = {
+  ...preset,
+  displayName: 'unit',
+  rootDir: __dirname,
+  testMatch: ['<rootDir>/{apps,libs,infra}/**/src/**/*.spec.ts'],
+};

@@ -1,0 +1,65 @@
+import { aTransformedWebLog, aWebLog, badWebLogRecords } from '../../testing';
+import { TransformedWebLogContract } from '../contracts/transformed-web-log.contract';
+import { WebLogContract } from '../contracts/web-log.contract';
+import { decode, DecodeFailure, encode } from './codec';
+
+describe('decode', () => {
+  it('accepts a valid WebLog and returns it typed', () => {
+    const log = aWebLog();
+    const result = decode(WebLogContract, Buffer.from(JSON.stringify(log)));
+    expect(result).toEqual({ ok: true, value: log });
+  });
+
+  it('accepts IPv6 addresses and timestamps without milliseconds', () => {
+    const log = aWebLog({ ip: '2001:db8::1', timestamp: '2026-11-23T10:15:30Z' });
+    expect(decode(WebLogContract, Buffer.from(JSON.stringify(log))).ok).toBe(true);
+  });
+
+  it.each(badWebLogRecords().map((bad) => [bad.name, bad] as const))('rejects %s with its reason, without throwing', (_name, bad) => {
+    const result = decode(WebLogContract, bad.value);
+    expect(result.ok).toBe(false);
+    if (!result.ok) {
+      expect(result.reason).toBe(bad.reason);
+      expect(result.detail.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('rejects values above the byte limit before parsing them', () => {
+    const result = decode(WebLogContract, Buffer.alloc(2048, 0x20), { maxBytes: 1024 });
+    expect(result).toMatchObject({ ok: false, reason: DecodeFailure.oversize });
+  });
+
+  it('names the offending field in a contract violation', () => {
+    const result = decode(WebLogContract, Buffer.from(JSON.stringify({ ...aWebLog(), status_code: 'x' })));
+    expect(result).toMatchObject({ ok: false, reason: DecodeFailure.contractViolation });
+    if (!result.ok) expect(result.detail).toContain('status_code');
+  });
+
+  it('finds duplicate keys even when a value contains the key separator', () => {
+    const text = JSON.stringify(aWebLog({ url: '/search?q=%22a%22:1' })).replace('{', '{"ip":"10.0.0.1",');
+    expect(decode(WebLogContract, Buffer.from(text))).toMatchObject({ ok: false, reason: DecodeFailure.duplicateKey });
+  });
+
+  it('does not mistake a separator inside a value for a duplicate key', () => {
+    const log = aWebLog({ url: '/a?x="b":c', user_agent: 'agent "ip": 1' });
+    expect(decode(WebLogContract, Buffer.from(JSON.stringify(log))).ok).toBe(true);
+  });
+
+  it('accepts an upper-cased record as TransformedWebLog and refuses a lower-case one', () => {
+    expect(decode(TransformedWebLogContract, Buffer.from(JSON.stringify(aTransformedWebLog()))).ok).toBe(true);
+    const lower = decode(TransformedWebLogContract, Buffer.from(JSON.stringify(aWebLog({ url: '/lower' }))));
+    expect(lower).toMatchObject({ ok: false, reason: DecodeFailure.contractViolation });
+    if (!lower.ok) expect(lower.detail).toContain('url must be upper-case');
+  });
+});
+
+describe('encode', () => {
+  it('round-trips through decode', () => {
+    const log = aWebLog();
+    expect(decode(WebLogContract, encode(WebLogContract, log))).toEqual({ ok: true, value: log });
+  });
+
+  it('refuses to serialise a value that breaks the contract', () => {
+    expect(() => encode(WebLogContract, { ...aWebLog(), status_code: 42 })).toThrow(/violates WebLog/);
+  });
+});

@@ -1,0 +1,137 @@
+import { Contract } from '../contracts/contract';
+
+/** Why a record could not be accepted; the value of the dead-letter reason header. */
+export const DecodeFailure = {
+  emptyValue: 'empty-value',
+  oversize: 'oversize',
+  invalidUtf8: 'invalid-utf8',
+  invalidJson: 'invalid-json',
+  notAnObject: 'not-an-object',
+  duplicateKey: 'duplicate-key',
+  contractViolation: 'contract-violation',
+} as const;
+export type DecodeFailureReason = (typeof DecodeFailure)[keyof typeof DecodeFailure];
+
+export type DecodeResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly reason: DecodeFailureReason; readonly detail: string };
+
+export interface DecodeOptions {
+  /** Largest accepted value in bytes; larger values are rejected before parsing. */
+  readonly maxBytes?: number;
+}
+
+export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function fail<T>(reason: DecodeFailureReason, detail: string): DecodeResult<T> {
+  return { ok: false, reason, detail: detail.length > 500 ? `${detail.slice(0, 497)}...` : detail };
+}
+
+/**
+ * Turns the bytes of a Kafka value into a value of the contract, or into a typed failure.
+ * Never throws: every way bytes can be wrong ends as a reason a dead letter can carry.
+ */
+export function decode<T>(
+  contract: Contract<T>,
+  bytes: Buffer | Uint8Array | null | undefined,
+  options: DecodeOptions = {},
+): DecodeResult<T> {
+  if (bytes === null || bytes === undefined || bytes.length === 0) {
+    return fail(DecodeFailure.emptyValue, 'the record has no value (null or empty)');
+  }
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_VALUE_BYTES;
+  if (bytes.length > maxBytes) {
+    return fail(DecodeFailure.oversize, `value is ${bytes.length} bytes, the limit is ${maxBytes}`);
+  }
+  let text: string;
+  try {
+    text = utf8.decode(bytes);
+  } catch {
+    return fail(DecodeFailure.invalidUtf8, 'value is not valid UTF-8');
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    return fail(DecodeFailure.invalidJson, error instanceof Error ? error.message : String(error));
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return fail(DecodeFailure.notAnObject, `expected a JSON object, got ${Array.isArray(parsed) ? 'an array' : typeof parsed}`);
+  }
+  const duplicate = findDuplicateTopLevelKey(text, parsed);
+  if (duplicate !== undefined) {
+    return fail(DecodeFailure.duplicateKey, `key "${duplicate}" appears more than once`);
+  }
+  const result = contract.schema.safeParse(parsed);
+  if (!result.success) {
+    const detail = result.error.issues
+      .map((issue) => `${issue.path.length > 0 ? issue.path.join('.') : '(root)'}: ${issue.message}`)
+      .join('; ');
+    return fail(DecodeFailure.contractViolation, `${contract.name}: ${detail}`);
+  }
+  return { ok: true, value: result.data };
+}
+
+/**
+ * JSON.parse keeps the last of duplicate keys silently, which would let a record say two things.
+ * Counting the keys of the text is only needed when the parsed object could have lost one, so the
+ * cheap check (a key count no larger than the number of `":` separators) runs first.
+ */
+function findDuplicateTopLevelKey(text: string, parsed: object): string | undefined {
+  const keys = Object.keys(parsed).length;
+  let separators = 0;
+  for (let i = text.indexOf('":'); i !== -1; i = text.indexOf('":', i + 2)) separators++;
+  if (separators <= keys) return undefined;
+  return scanTopLevelKeys(text);
+}
+
+function scanTopLevelKeys(text: string): string | undefined {
+  const seen = new Set<string>();
+  let depth = 0;
+  let i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"') {
+      const end = endOfString(text, i);
+      if (depth === 1) {
+        let j = end + 1;
+        while (j < text.length && /\s/.test(text[j] ?? '')) j++;
+        if (text[j] === ':') {
+          const key = JSON.parse(text.slice(i, end + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = end + 1;
+      continue;
+    }
+    if (ch === '{' || ch === '[') depth++;
+    else if (ch === '}' || ch === ']') depth--;
+    i++;
+  }
+  return undefined;
+}
+
+function endOfString(text: string, start: number): number {
+  let i = start + 1;
+  while (i < text.length) {
+    if (text[i] === '\\') i += 2;
+    else if (text[i] === '"') return i;
+    else i++;
+  }
+  return text.length - 1;
+}
+
+/**
+ * Serialises a value after checking it against its contract. A failure here is a bug in the
+ * producing code, not bad input, so it throws.
+ */
+export function encode<T>(contract: Contract<T>, value: T): Buffer {
+  const result = contract.schema.safeParse(value);
+  if (!result.success) {
+    throw new TypeError(`refusing to send a value that violates ${contract.name}: ${result.error.message}`);
+  }
+  return Buffer.from(JSON.stringify(result.data), 'utf8');
+}

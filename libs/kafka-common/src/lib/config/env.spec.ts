@@ -1,0 +1,67 @@
+import { ConfigError, httpEnvShape, kafkaEnvShape, parseEnv, s3EnvShape, serviceEnv } from './env';
+
+const schema = serviceEnv({ ...kafkaEnvShape, ...httpEnvShape(3002), ...s3EnvShape });
+const valid = { KAFKA_BROKERS: '127.0.0.1:9092' };
+
+function errorFor(env: Record<string, string>): ConfigError {
+  try {
+    parseEnv(schema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('parseEnv', () => {
+  it('fills defaults: topics, partitions, port, bucket', () => {
+    const env = parseEnv(schema, valid);
+    expect(env).toMatchObject({
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      KAFKA_TOPIC_INPUT: 'input-topic',
+      KAFKA_TOPIC_OUTPUT: 'output-topic',
+      KAFKA_TOPIC_REPROCESSED: 'reprocessed-data',
+      KAFKA_TOPIC_DEAD_LETTER: 'weblog-dead-letter',
+      KAFKA_TOPIC_PARTITIONS: 3,
+      PORT: 3002,
+      S3_BUCKET: 'weblog-archive',
+      KAFKA_SSL: false,
+    });
+  });
+
+  it('splits and trims a broker list and accepts IPv6 brokers', () => {
+    expect(parseEnv(schema, { KAFKA_BROKERS: 'a.example:9092, b.example:9093,[::1]:9094' }).KAFKA_BROKERS).toEqual([
+      'a.example:9092',
+      'b.example:9093',
+      '[::1]:9094',
+    ]);
+  });
+
+  it.each([
+    ['missing brokers', {}, 'KAFKA_BROKERS', 'it is not set'],
+    ['brokers without a port', { KAFKA_BROKERS: 'localhost' }, 'KAFKA_BROKERS', 'host:port'],
+    ['empty brokers', { KAFKA_BROKERS: '' }, 'KAFKA_BROKERS', 'host:port'],
+    ['broker port out of range', { KAFKA_BROKERS: 'localhost:70000' }, 'KAFKA_BROKERS', 'host:port'],
+    ['port not a number', { ...valid, PORT: 'http' }, 'PORT', '1 to 65535'],
+    ['port zero', { ...valid, PORT: '0' }, 'PORT', '1 to 65535'],
+    ['port too large', { ...valid, PORT: '65536' }, 'PORT', '1 to 65535'],
+    ['fractional partitions', { ...valid, KAFKA_TOPIC_PARTITIONS: '2.5' }, 'KAFKA_TOPIC_PARTITIONS', 'whole number'],
+    ['bad topic name', { ...valid, KAFKA_TOPIC_INPUT: 'in put' }, 'KAFKA_TOPIC_INPUT', 'Kafka topic name'],
+    ['bad boolean', { ...valid, KAFKA_SSL: 'maybe' }, 'KAFKA_SSL', 'true or false'],
+    ['unknown SASL mechanism', { ...valid, KAFKA_SASL_MECHANISM: 'gssapi' }, 'KAFKA_SASL_MECHANISM', 'plain, scram-sha-256'],
+    ['SASL without a user', { ...valid, KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME', 'required when KAFKA_SASL_MECHANISM'],
+    ['bad bucket', { ...valid, S3_BUCKET: 'Bad_Bucket' }, 'S3_BUCKET', 'S3 bucket name'],
+    ['bad endpoint', { ...valid, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL'],
+  ])('stops on %s with one line naming the variable', (_name, env, variable, expectation) => {
+    const error = errorFor(env as Record<string, string>);
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(variable);
+    expect(error.message).toContain(expectation);
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('never echoes a secret value in full when it is long', () => {
+    const error = errorFor({ ...valid, PORT: 'x'.repeat(200) });
+    expect(error.message.length).toBeLessThan(200);
+  });
+});

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import {
+  DEAD_LETTER_TOPIC_DEFAULT,
+  DEAD_LETTER_TOPIC_VARIABLE,
+  DEFAULT_PARTITIONS,
+  InputTopic,
+  OutputTopic,
+  ReprocessedTopic,
+  TopicDefinition,
+} from '../contracts/topics';
+
+/** A configuration error: one line naming the variable and what it expects. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    readonly expectation: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${expectation}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type Env = Record<string, string | undefined>;
+
+const hostPort = /^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:]+\]:\d{1,5}$/;
+
+/** `host:port[,host:port...]`, e.g. `127.0.0.1:9092`. */
+export const brokerList = z
+  .string({ error: 'is required: a comma-separated list of host:port' })
+  .transform((value) =>
+    value
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0),
+  )
+  .refine((list) => list.length > 0 && list.every((broker) => hostPort.test(broker) && portNumber(broker) <= 65535), {
+    message: 'must be a comma-separated list of host:port (for example 127.0.0.1:9092)',
+  });
+
+function portNumber(hostAndPort: string): number {
+  return Number(hostAndPort.slice(hostAndPort.lastIndexOf(':') + 1));
+}
+
+export function port(defaultPort: number) {
+  return z.coerce
+    .number({ error: 'must be a whole number from 1 to 65535' })
+    .int({ error: 'must be a whole number from 1 to 65535' })
+    .min(1, { error: 'must be a whole number from 1 to 65535' })
+    .max(65535, { error: 'must be a whole number from 1 to 65535' })
+    .default(defaultPort);
+}
+
+export function positiveInt(defaultValue: number, max = Number.MAX_SAFE_INTEGER) {
+  const message = `must be a whole number from 1 to ${max}`;
+  return z.coerce
+    .number({ error: message })
+    .int({ error: message })
+    .min(1, { error: message })
+    .max(max, { error: message })
+    .default(defaultValue);
+}
+
+export function nonNegativeNumber(defaultValue: number) {
+  const message = 'must be a number of 0 or more';
+  return z.coerce.number({ error: message }).min(0, { error: message }).default(defaultValue);
+}
+
+export function booleanFlag(defaultValue: boolean) {
+  return z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+    .transform((value) => value === 'true' || value === '1' || value === 'yes')
+    .default(defaultValue);
+}
+
+const topicName = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,249}$/, { message: 'must be a Kafka topic name (letters, digits, . _ -; at most 249)' });
+
+function topicVariable(definition: Pick<TopicDefinition<unknown>, 'defaultName' | 'nameVariable'>) {
+  return { [definition.nameVariable]: topicName.default(definition.defaultName) };
+}
+
+/** Kafka connection, identity, security and topic layout: every service extends this. */
+export const kafkaEnvShape = {
+  KAFKA_BROKERS: brokerList,
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  KAFKA_SSL: booleanFlag(false),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SASL_MECHANISM: z
+    .enum(['plain', 'scram-sha-256', 'scram-sha-512'], { error: 'must be plain, scram-sha-256 or scram-sha-512' })
+    .optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  KAFKA_TOPIC_PARTITIONS: positiveInt(DEFAULT_PARTITIONS, 10000),
+  KAFKA_TOPIC_REPLICATION_FACTOR: positiveInt(1, 32),
+  ...topicVariable(InputTopic),
+  ...topicVariable(OutputTopic),
+  ...topicVariable(ReprocessedTopic),
+  ...topicVariable({ defaultName: DEAD_LETTER_TOPIC_DEFAULT, nameVariable: DEAD_LETTER_TOPIC_VARIABLE }),
+} as const;
+
+/** HTTP side of every service: health and metrics. */
+export function httpEnvShape(defaultPort: number) {
+  return {
+    PORT: port(defaultPort),
+    LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose'], { error: 'must be error, warn, log, debug or verbose' }).default('log'),
+  } as const;
+}
+
+/** S3 location; credentials come from the AWS SDK's default chain, never from here. */
+export const s3EnvShape = {
+  S3_BUCKET: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)' })
+    .default('weblog-archive'),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:9000' }).optional(),
+  S3_FORCE_PATH_STYLE: booleanFlag(false),
+} as const;
+
+/**
+ * Parses the environment against a schema. The first problem becomes a ConfigError naming the
+ * variable, so a service stops with one line instead of a stack trace.
+ */
+export function parseEnv<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
+  const result = schema.safeParse(env);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  const variable = String(issue?.path[0] ?? '(environment)');
+  const raw = env[variable];
+  const got = raw === undefined ? 'it is not set' : `got ${JSON.stringify(raw.length > 80 ? `${raw.slice(0, 77)}...` : raw)}`;
+  throw new ConfigError(variable, `${issue?.message ?? 'is invalid'} (${got})`);
+}
+
+/** For main.ts: parse, or print the one line and exit non-zero. */
+export function loadEnvOrExit<S extends z.ZodObject>(schema: S, env: Env): z.infer<S> {
+  try {
+    return parseEnv(schema, env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+export type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnvShape>>;
+export type S3Env = z.infer<z.ZodObject<typeof s3EnvShape>>;
+
+/**
+ * Builds a service's schema from shapes; cross-field rules of the shared Kafka settings are
+ * checked here so that every service gets them.
+ */
+export function serviceEnv<Shape extends z.ZodRawShape>(shape: Shape) {
+  return z.object(shape).superRefine((env, ctx) => {
+    const values = env as Record<string, unknown>;
+    if (values['KAFKA_SASL_MECHANISM'] === undefined) return;
+    for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+      if (values[variable] === undefined) {
+        ctx.addIssue({ code: 'custom', path: [variable], message: 'is required when KAFKA_SASL_MECHANISM is set' });
+      }
+    }
+  });
+}

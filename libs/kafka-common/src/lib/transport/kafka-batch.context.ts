@@ -1,0 +1,72 @@
+import { BaseRpcContext } from '@nestjs/microservices';
+import { KafkaMessage, Message } from 'kafkajs';
+import { DeadLetterReason } from '../kafka/dead-letter';
+
+/** What a handler receives: the records of one partition, in offset order. */
+export interface KafkaBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+  readonly firstOffset: string;
+  /** Offset of the last record in the fetched batch, control records included. */
+  readonly lastOffset: string;
+  readonly highWatermark: string;
+}
+
+/** Commits `nextOffset` for the partition if this instance still owns it; false when it does not. */
+export type PartitionCommitter = (nextOffset: string) => Promise<boolean>;
+
+export interface KafkaBatchContextHost {
+  readonly groupId: string;
+  readonly consumerName: string;
+  heartbeat(): Promise<void>;
+  isStale(): boolean;
+  committer(): PartitionCommitter;
+  deadLetter(message: KafkaMessage, failure: DeadLetterReason): Promise<void>;
+  deadLetterMessage(message: KafkaMessage, failure: DeadLetterReason): Message;
+}
+
+export class KafkaBatchContext extends BaseRpcContext<[KafkaBatch, KafkaBatchContextHost]> {
+  get batch(): KafkaBatch {
+    return this.args[0];
+  }
+  get groupId(): string {
+    return this.args[1].groupId;
+  }
+  /** Keeps the group membership alive inside a long batch (the transport also does it on a timer). */
+  heartbeat(): Promise<void> {
+    return this.args[1].heartbeat();
+  }
+  /** True when the partition was revoked or seeked while this batch ran: its results must not be committed. */
+  isStale(): boolean {
+    return this.args[1].isStale();
+  }
+  /** For handlers that commit later than the batch (the archiver commits after an upload). */
+  committer(): PartitionCommitter {
+    return this.args[1].committer();
+  }
+  /** Publishes a record unchanged to the dead-letter topic, resolving once Kafka acknowledged it. */
+  deadLetter(message: KafkaMessage, failure: DeadLetterReason): Promise<void> {
+    return this.args[1].deadLetter(message, failure);
+  }
+  /** The dead letter for a record, for handlers that send it themselves (inside a transaction). */
+  deadLetterMessage(message: KafkaMessage, failure: DeadLetterReason): Message {
+    return this.args[1].deadLetterMessage(message, failure);
+  }
+}
+
+/**
+ * How a handler's batch ends. A handler that returns nothing has processed every record and the
+ * transport commits the batch; the other outcomes hand the commit to the handler.
+ */
+export type BatchOutcome =
+  | { readonly commit: 'batch' }
+  | { readonly commit: 'up-to'; readonly nextOffset: string }
+  | { readonly commit: 'by-handler' };
+
+export const BatchOutcomes = {
+  commitBatch: { commit: 'batch' } as BatchOutcome,
+  /** Offsets went into the handler's transaction, or will be committed later via `committer()`. */
+  committedByHandler: { commit: 'by-handler' } as BatchOutcome,
+  commitUpTo: (nextOffset: string): BatchOutcome => ({ commit: 'up-to', nextOffset }),
+} as const;

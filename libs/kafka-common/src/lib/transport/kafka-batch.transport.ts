@@ -1,0 +1,245 @@
+import { Logger, LoggerService } from '@nestjs/common';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
+import { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { lastValueFrom } from 'rxjs';
+import { RawTopicRef } from '../contracts/topics';
+import { DeadLetterReason, deadLetterMessage } from '../kafka/dead-letter';
+import { sendRaw } from '../kafka/contract-producer';
+import { BatchOutcome, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost, PartitionCommitter } from './kafka-batch.context';
+import { backoffDelay } from './backoff';
+
+export interface Subscription {
+  /** The pattern handlers use in `@EventPattern(...)`. */
+  readonly key: string;
+  /** The Kafka topic it is bound to. */
+  readonly topic: string;
+}
+
+/** Hooks for metrics; every method is optional. */
+export interface TransportObserver {
+  batchStarted?(topic: string, partition: number, size: number, highWatermark: string, lastOffset: string): void;
+  batchFinished?(topic: string, partition: number, size: number, seconds: number): void;
+  batchFailed?(topic: string, partition: number, error: unknown): void;
+  committed?(topic: string, partition: number, nextOffset: string): void;
+  commitRefused?(topic: string, partition: number): void;
+  deadLettered?(topic: string, reason: string): void;
+  assignmentChanged?(assigned: ReadonlyMap<string, readonly number[]>): void;
+}
+
+export interface KafkaBatchTransportOptions {
+  readonly kafka: Kafka;
+  readonly groupId: string;
+  readonly subscriptions: readonly Subscription[];
+  /** Name put in the dead-letter consumer header. */
+  readonly consumerName: string;
+  readonly deadLetter?: { readonly producer: Producer; readonly topic: RawTopicRef };
+  /** Read only committed transactional records (default true). */
+  readonly readCommitted?: boolean;
+  /** Start a new group at the earliest offset (default true: nothing already in the topic is skipped). */
+  readonly fromBeginning?: boolean;
+  readonly partitionsConsumedConcurrently?: number;
+  readonly consumer?: Partial<ConsumerConfig>;
+  readonly retry?: { readonly initialMs: number; readonly maxMs: number };
+  readonly observer?: TransportObserver;
+  readonly logger?: LoggerService;
+}
+
+/**
+ * A NestJS microservice transport that hands `@EventPattern` handlers whole batches of one
+ * partition (kafkajs `eachBatch`) and commits by hand: a partition's offset is committed only
+ * after the handler's promise resolved, never for a partition this instance no longer owns.
+ * A failing handler commits nothing; the partition pauses with backoff and the same records
+ * come again, while other partitions keep moving.
+ */
+export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
+  private consumer?: Consumer;
+  private readonly assigned = new Map<string, Set<number>>();
+  private generation = 0;
+  private readonly failures = new Map<string, number>();
+  private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  private readonly log: LoggerService;
+  private closing = false;
+
+  constructor(private readonly options: KafkaBatchTransportOptions) {
+    super();
+    this.log = options.logger ?? new Logger(KafkaBatchTransport.name);
+  }
+
+  async listen(callback: (error?: unknown) => void): Promise<void> {
+    try {
+      await this.start();
+      callback();
+    } catch (error) {
+      callback(error);
+    }
+  }
+
+  private async start(): Promise<void> {
+    const { kafka, groupId, subscriptions } = this.options;
+    const consumer = kafka.consumer({
+      groupId,
+      readUncommitted: !(this.options.readCommitted ?? true),
+      allowAutoTopicCreation: false,
+      sessionTimeout: 30000,
+      rebalanceTimeout: 60000,
+      heartbeatInterval: 3000,
+      maxBytesPerPartition: 1048576,
+      maxWaitTimeInMs: 100,
+      ...this.options.consumer,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.REBALANCING, () => {
+      // Eager rebalancing revokes everything: from here on nothing may be committed until the
+      // next assignment says what is ours again.
+      this.generation++;
+      this.assigned.clear();
+      this.options.observer?.assignmentChanged?.(this.assignment());
+    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.generation++;
+      this.assigned.clear();
+      for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
+        this.assigned.set(topic, new Set(partitions));
+      }
+      this.options.observer?.assignmentChanged?.(this.assignment());
+    });
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`, undefined, KafkaBatchTransport.name);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: subscriptions.map((s) => s.topic), fromBeginning: this.options.fromBeginning ?? true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
+      eachBatch: (payload) => this.processBatch(payload),
+    });
+  }
+
+  /** The partitions this instance owns right now, by topic. */
+  assignment(): ReadonlyMap<string, readonly number[]> {
+    return new Map([...this.assigned].map(([topic, partitions]) => [topic, [...partitions].sort((a, b) => a - b)]));
+  }
+
+  private owns(topic: string, partition: number, generation: number): boolean {
+    return generation === this.generation && (this.assigned.get(topic)?.has(partition) ?? false);
+  }
+
+  private async processBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    const { topic, partition } = batch;
+    if (batch.messages.length === 0) return;
+    const subscription = this.options.subscriptions.find((s) => s.topic === topic);
+    const handler = subscription ? this.getHandlerByPattern(subscription.key) : null;
+    if (!subscription || !handler) {
+      throw new Error(`no @EventPattern handler for topic ${topic}`);
+    }
+    const generation = this.generation;
+    const data: KafkaBatch = {
+      topic,
+      partition,
+      messages: batch.messages,
+      firstOffset: batch.firstOffset() ?? batch.messages[0]?.offset ?? '0',
+      lastOffset: batch.lastOffset(),
+      highWatermark: batch.highWatermark,
+    };
+    const host: KafkaBatchContextHost = {
+      groupId: this.options.groupId,
+      consumerName: this.options.consumerName,
+      heartbeat: () => payload.heartbeat(),
+      isStale: () => payload.isStale(),
+      committer: () => this.committer(topic, partition, generation),
+      deadLetter: (message, failure) => this.sendDeadLetter(topic, partition, message, failure),
+      deadLetterMessage: (message, failure) => deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName),
+    };
+    const started = process.hrtime.bigint();
+    this.options.observer?.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, data.lastOffset);
+    const beat = setInterval(() => {
+      payload.heartbeat().catch(() => undefined);
+    }, 1000);
+    let outcome: BatchOutcome | undefined;
+    try {
+      const result: unknown = await handler(data, new KafkaBatchContext([data, host]));
+      outcome = (await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined })) as BatchOutcome | undefined;
+    } catch (error) {
+      clearInterval(beat);
+      this.options.observer?.batchFailed?.(topic, partition, error);
+      this.retryLater(payload, error);
+      return;
+    }
+    clearInterval(beat);
+    this.failures.delete(`${topic}/${partition}`);
+    this.options.observer?.batchFinished?.(topic, partition, batch.messages.length, Number(process.hrtime.bigint() - started) / 1e9);
+    const last = batch.messages[batch.messages.length - 1];
+    if (last) payload.resolveOffset(last.offset);
+    const commit = outcome?.commit ?? 'batch';
+    if (commit === 'by-handler') return;
+    const nextOffset = outcome?.commit === 'up-to' ? outcome.nextOffset : (BigInt(data.lastOffset) + 1n).toString();
+    if (payload.isStale()) {
+      this.options.observer?.commitRefused?.(topic, partition);
+      return;
+    }
+    await this.committer(topic, partition, generation)(nextOffset);
+  }
+
+  private committer(topic: string, partition: number, generation: number): PartitionCommitter {
+    return async (nextOffset: string) => {
+      if (!this.consumer || !this.owns(topic, partition, generation)) {
+        this.options.observer?.commitRefused?.(topic, partition);
+        return false;
+      }
+      await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+      this.options.observer?.committed?.(topic, partition, nextOffset);
+      return true;
+    };
+  }
+
+  private async sendDeadLetter(topic: string, partition: number, message: KafkaMessage, failure: DeadLetterReason): Promise<void> {
+    const target = this.options.deadLetter;
+    if (!target) throw new Error('this transport has no dead-letter producer');
+    await sendRaw(target.producer, target.topic, [deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName)]);
+    this.options.observer?.deadLettered?.(topic, failure.reason);
+  }
+
+  /**
+   * Nothing of the batch was resolved, so kafkajs fetches the same records again; pausing the
+   * partition for a growing delay keeps that from becoming a hot loop against a failing sink.
+   */
+  private retryLater(payload: EachBatchPayload, error: unknown): void {
+    const { topic, partition } = payload.batch;
+    const key = `${topic}/${partition}`;
+    const attempt = (this.failures.get(key) ?? 0) + 1;
+    this.failures.set(key, attempt);
+    const retry = this.options.retry ?? { initialMs: 200, maxMs: 30000 };
+    const delay = backoffDelay(attempt, retry.initialMs, retry.maxMs);
+    const reason = error instanceof Error ? error.message : String(error);
+    this.log.warn(
+      `batch ${key}@${payload.batch.firstOffset()} failed (attempt ${attempt}), retrying in ${delay} ms: ${reason}`,
+      KafkaBatchTransport.name,
+    );
+    const resume = payload.pause();
+    const timer = setTimeout(() => {
+      this.resumeTimers.delete(timer);
+      if (!this.closing) resume();
+    }, delay);
+    this.resumeTimers.add(timer);
+  }
+
+  on(): never {
+    throw new Error('KafkaBatchTransport does not emit events; use the TransportObserver');
+  }
+
+  unwrap<T>(): T {
+    if (!this.consumer) throw new Error('the transport is not listening yet');
+    return this.consumer as T;
+  }
+
+  /** Drains: kafkajs waits for running batches before it leaves the group. */
+  async close(): Promise<void> {
+    this.closing = true;
+    for (const timer of this.resumeTimers) clearTimeout(timer);
+    this.resumeTimers.clear();
+    await this.consumer?.disconnect();
+    this.consumer = undefined;
+  }
+}
