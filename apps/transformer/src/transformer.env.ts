@@ -1,10 +1,21 @@
 import { z } from 'zod';
-import { httpEnvShape, kafkaEnvShape, loadEnvOrExit, serviceEnv } from '@weblog/kafka-common';
+import { DEFAULT_MAX_VALUE_BYTES, httpEnvShape, kafkaEnvShape, loadEnvOrExit, positiveInt, serviceEnv } from '@weblog/kafka-common';
+
+export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
+export type DeliveryMode = (typeof DELIVERY_MODES)[number];
 
 /** The transformer configuration: the only place that reads the environment. */
 export const transformerEnvSchema = serviceEnv({
   ...kafkaEnvShape,
   ...httpEnvShape(3002),
+  TRANSFORMER_MODE: z.enum(DELIVERY_MODES, { error: 'must be at-least-once or exactly-once' }).default('at-least-once'),
+  TRANSFORMER_GROUP_ID: z.string().min(1).default('weblog-transformer'),
+  /** Prefix of the transactional ids, one per input partition (exactly-once). */
+  TRANSFORMER_TRANSACTIONAL_ID_PREFIX: z.string().min(1).default('weblog-transformer'),
+  /** Input partitions processed at the same time. */
+  TRANSFORMER_CONCURRENCY: positiveInt(3, 64),
+  /** Larger input values go to the dead-letter topic unparsed. */
+  TRANSFORMER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
 });
 
 export type TransformerEnv = z.infer<typeof transformerEnvSchema>;

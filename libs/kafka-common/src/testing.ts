@@ -1,6 +1,9 @@
 // Fixtures and helpers for tests. Not part of the runtime API.
+import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { Admin, Kafka, KafkaMessage, logLevel } from 'kafkajs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { Admin, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
 import { DecodeFailure, DecodeFailureReason } from './lib/codec/codec';
 import { TransformedWebLog } from './lib/contracts/transformed-web-log.contract';
 import { WebLog } from './lib/contracts/web-log.contract';
@@ -129,14 +132,20 @@ export interface ConsumedRecord {
   readonly message: KafkaMessage;
 }
 
+export interface ConsumeOptions {
+  readonly readUncommitted?: boolean;
+  readonly timeoutMs?: number;
+}
+
 /**
- * Reads a topic from the beginning until `count` records arrived (read committed by default).
+ * Reads a topic from the beginning (read committed by default) until `done` says so, with each
+ * record as it arrives; fails with how far it got if the time runs out.
  */
-export async function consumeRecords(
+export async function consumeUntil(
   kafka: Kafka,
   topic: string,
-  count: number,
-  options: { readUncommitted?: boolean; timeoutMs?: number } = {},
+  done: (record: ConsumedRecord, all: readonly ConsumedRecord[]) => boolean,
+  options: ConsumeOptions = {},
 ): Promise<ConsumedRecord[]> {
   const consumer = kafka.consumer({
     groupId: uniqueName('reader'),
@@ -144,36 +153,307 @@ export async function consumeRecords(
     maxWaitTimeInMs: 100,
   });
   const records: ConsumedRecord[] = [];
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  let complete = false;
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });
-    let done: () => void = () => undefined;
-    const finished = new Promise<void>((resolve) => (done = resolve));
     await consumer.run({
-      eachMessage: ({ topic: t, partition, message }) => {
-        records.push({ topic: t, partition, message });
-        if (records.length >= count) done();
+      eachBatch: ({ batch }) => {
+        for (const message of batch.messages) {
+          if (complete) break;
+          const record = { topic: batch.topic, partition: batch.partition, message };
+          records.push(record);
+          if (done(record, records)) {
+            complete = true;
+            finish();
+          }
+        }
         return Promise.resolve();
       },
     });
-    if (count > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new Error(`only ${records.length} of ${count} records arrived on ${topic}`)),
-          options.timeoutMs ?? 60000,
-        );
-      });
-      await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
-    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`gave up reading ${topic} after ${records.length} records`)), options.timeoutMs ?? 120000);
+    });
+    await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
   } finally {
     await consumer.disconnect();
   }
   return records;
 }
 
+/**
+ * Reads every record of a topic up to the end offsets it has now (read committed by default).
+ * Transaction markers take offsets too, so "the end" is judged by kafkajs' batch positions, which
+ * include the batches that held only markers.
+ */
+export async function consumeAll(kafka: Kafka, topic: string, options: ConsumeOptions = {}): Promise<ConsumedRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const endByPartition = new Map(ends.map((p) => [p.partition, Number(p.high)]));
+  const pending = new Map([...endByPartition].filter(([, high]) => high > 0));
+  const records: ConsumedRecord[] = [];
+  if (pending.size === 0) return records;
+  const consumer = kafka.consumer({
+    groupId: uniqueName('reader'),
+    readUncommitted: options.readUncommitted ?? false,
+    maxWaitTimeInMs: 100,
+  });
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const end = pending.get(payload.partition);
+    if (end !== undefined && Number(payload.lastOffset) >= end - 1) pending.delete(payload.partition);
+    if (pending.size === 0) finish();
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachBatch: ({ batch }) => {
+        const end = endByPartition.get(batch.partition) ?? 0;
+        for (const message of batch.messages) {
+          if (Number(message.offset) < end) records.push({ topic: batch.topic, partition: batch.partition, message });
+        }
+        return Promise.resolve();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`gave up reading ${topic} to its end after ${records.length} records`)),
+        options.timeoutMs ?? 120000,
+      );
+    });
+    await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
+  } finally {
+    await consumer.disconnect();
+  }
+  return records;
+}
+
+/** Reads a topic from the beginning until `count` records arrived. */
+export async function consumeRecords(kafka: Kafka, topic: string, count: number, options: ConsumeOptions = {}): Promise<ConsumedRecord[]> {
+  if (count === 0) return [];
+  return consumeUntil(kafka, topic, (_record, all) => all.length >= count, options);
+}
+
 /** The committed offset of every partition of a topic for a group, as numbers. */
 export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
   const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
   return new Map((result?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+}
+
+/** The repository root, from src/ or dist/ alike. */
+const repositoryRoot = path.resolve(__dirname, '../../..');
+
+/** The built entry point of an app (`npm test` builds before the e2e run). */
+export function serviceMain(app: string): string {
+  return path.join(repositoryRoot, 'apps', app, 'dist', 'main.js');
+}
+
+/** Environment for a service under test: the launcher's Kafka and S3, nothing else of the parent. */
+export function serviceEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
+  const inherited = [
+    'PATH',
+    'HOME',
+    'KAFKA_BROKERS',
+    'S3_ENDPOINT',
+    'S3_REGION',
+    'S3_FORCE_PATH_STYLE',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_REGION',
+  ];
+  const env: Record<string, string> = { TZ: 'UTC', LOG_LEVEL: 'warn' };
+  for (const name of inherited) {
+    const value = process.env[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return { ...env, ...overrides };
+}
+
+/** Runs a service to completion (for start-up failures) and returns its exit status and output. */
+export function runServiceToExit(
+  app: string,
+  env: Record<string, string>,
+  timeoutMs = 20000,
+): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(process.execPath, [serviceMain(app)], { env, encoding: 'utf8', timeout: timeoutMs });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/** A service started as its own process, as it runs in production. */
+export class ServiceProcess {
+  private readonly output: string[] = [];
+  private readonly exited: Promise<number | null>;
+  private exitCode: number | null | undefined;
+
+  private constructor(
+    readonly app: string,
+    readonly port: number,
+    private readonly child: ChildProcess,
+  ) {
+    child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    this.exited = new Promise((resolve) =>
+      child.once('exit', (code) => {
+        this.exitCode = code;
+        resolve(code);
+      }),
+    );
+  }
+
+  static async start(app: string, overrides: Record<string, string> = {}): Promise<ServiceProcess> {
+    const port = await freePort();
+    const child = spawn(process.execPath, [serviceMain(app)], {
+      env: serviceEnvironment({ PORT: String(port), ...overrides }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new ServiceProcess(app, port, child);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  get logs(): string {
+    return this.output.join('');
+  }
+
+  get running(): boolean {
+    return this.exitCode === undefined;
+  }
+
+  /** Waits until `GET /health/ready` answers 200; fails early with the logs if the process died. */
+  async ready(timeoutMs = 60000): Promise<void> {
+    await eventually(async () => {
+      if (!this.running) throw new Error(`${this.app} exited with ${String(this.exitCode)}:\n${this.logs}`);
+      const response = await fetch(`${this.url}/health/ready`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    }, timeoutMs).catch((error: unknown) => {
+      throw new Error(
+        `${this.app} did not become ready: ${error instanceof Error ? error.message : String(error)}\n${this.logs.slice(-4000)}`,
+      );
+    });
+  }
+
+  async get(pathName: string): Promise<{ status: number; text: string }> {
+    const response = await fetch(`${this.url}${pathName}`);
+    return { status: response.status, text: await response.text() };
+  }
+
+  /** SIGTERM and wait: resolves with the exit code. */
+  async stop(timeoutMs = 30000): Promise<number | null> {
+    if (!this.running) return this.exitCode ?? null;
+    this.child.kill('SIGTERM');
+    return this.waitForExit(timeoutMs);
+  }
+
+  /** SIGKILL: the crash a test wants to survive. */
+  async kill(): Promise<void> {
+    if (!this.running) return;
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async waitForExit(timeoutMs = 30000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${this.app} did not exit within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([this.exited, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** Topic names of a pipeline of its own, so a test's services share nothing with other tests. */
+export function isolatedTopics(prefix: string): {
+  env: Record<string, string>;
+  input: string;
+  output: string;
+  reprocessed: string;
+  deadLetter: string;
+} {
+  const id = uniqueName(prefix);
+  const names = { input: `${id}-input`, output: `${id}-output`, reprocessed: `${id}-reprocessed`, deadLetter: `${id}-dead-letter` };
+  return {
+    ...names,
+    env: {
+      KAFKA_TOPIC_INPUT: names.input,
+      KAFKA_TOPIC_OUTPUT: names.output,
+      KAFKA_TOPIC_REPROCESSED: names.reprocessed,
+      KAFKA_TOPIC_DEAD_LETTER: names.deadLetter,
+    },
+  };
+}
+
+/** Reads a metric's value (summed over its series) from a Prometheus text exposition. */
+export function metricValue(exposition: string, name: string): number {
+  let total = 0;
+  for (const line of exposition.split('\n')) {
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+/** `count` valid web logs from a pool of `clients` addresses, as a generator run would send them. */
+export function webLogRun(
+  count: number,
+  clients = 40,
+  runId = 'test-run',
+): { key: string; value: WebLog; headers: Record<string, string> }[] {
+  return Array.from({ length: count }, (_, i) => {
+    const ip = `198.51.100.${i % clients}`;
+    return {
+      key: ip,
+      value: aWebLog({ ip, url: `/products/${1000 + (i % 97)}?page=${i % 7}` }),
+      headers: { 'weblog-run-id': runId, 'weblog-seq': String(i + 1), 'weblog-produced-at': String(Date.now()) },
+    };
+  });
+}
+
+/** Sends records as JSON with acks=all, `batchSize` at a time, optionally paced to `perSecond`. */
+export async function produceJson(
+  producer: Producer,
+  topic: string,
+  records: readonly { key: string; value: unknown; headers?: Record<string, string> }[],
+  options: { batchSize?: number; perSecond?: number } = {},
+): Promise<void> {
+  const batchSize = options.batchSize ?? 1000;
+  const started = Date.now();
+  for (let i = 0; i < records.length; i += batchSize) {
+    if (options.perSecond) {
+      const due = started + (i / options.perSecond) * 1000;
+      if (due > Date.now()) await new Promise((resolve) => setTimeout(resolve, due - Date.now()));
+    }
+    const slice = records.slice(i, i + batchSize);
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: slice.map((r) => ({
+        key: r.key,
+        value: typeof r.value === 'string' ? r.value : JSON.stringify(r.value),
+        headers: r.headers,
+      })),
+    });
+  }
 }

@@ -53,7 +53,7 @@ describe('parseEnv', () => {
     ['bad bucket', { ...valid, S3_BUCKET: 'Bad_Bucket' }, 'S3_BUCKET', 'S3 bucket name'],
     ['bad endpoint', { ...valid, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL'],
   ])('stops on %s with one line naming the variable', (_name, env, variable, expectation) => {
-    const error = errorFor(env as Record<string, string>);
+    const error = errorFor(env);
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).toContain(expectation);

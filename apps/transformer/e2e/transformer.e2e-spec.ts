@@ -1,0 +1,147 @@
+import { Admin, Kafka, Producer } from 'kafkajs';
+import { DeadLetterHeaders, decode, headerNumber, headerText, PipelineHeaders, TransformedWebLogContract } from '@weblog/kafka-common';
+import {
+  badWebLogRecords,
+  committedOffsets,
+  consumeAll,
+  consumeRecords,
+  consumeUntil,
+  eventually,
+  isolatedTopics,
+  metricValue,
+  produceJson,
+  ServiceProcess,
+  testKafka,
+  uniqueName,
+  webLogRun,
+} from '@weblog/kafka-common/testing';
+
+const TRANSFORMED = 'weblog_transformer_records_transformed_total';
+
+describe('transformer against real Kafka', () => {
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  const services: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    kafka = testKafka('transformer-e2e');
+    admin = kafka.admin();
+    producer = kafka.producer({ idempotent: true });
+    await Promise.all([admin.connect(), producer.connect()]);
+  });
+
+  afterEach(async () => {
+    await Promise.all(services.splice(0).map((s) => s.kill()));
+  });
+
+  afterAll(async () => {
+    await Promise.all([admin.disconnect(), producer.disconnect()]);
+  });
+
+  async function startTransformer(env: Record<string, string>): Promise<ServiceProcess> {
+    const service = await ServiceProcess.start('transformer', env);
+    services.push(service);
+    await service.ready();
+    return service;
+  }
+
+  async function inputCommitted(groupId: string, topic: string): Promise<true | undefined> {
+    const end = await admin.fetchTopicOffsets(topic);
+    const committed = await committedOffsets(admin, groupId, topic);
+    return end.every((p) => committed.get(p.partition) === Number(p.high)) ? true : undefined;
+  }
+
+  it('upper-cases every record, keeps keys, headers and per-key order, and commits the end of the input', async () => {
+    const topics = isolatedTopics('transformer');
+    const groupId = uniqueName('transformer');
+    const run = webLogRun(5000);
+    await startTransformer({ ...topics.env, TRANSFORMER_GROUP_ID: groupId });
+    await produceJson(producer, topics.input, run, { batchSize: 500 });
+    const output = await consumeRecords(kafka, topics.output, run.length);
+    expect(output).toHaveLength(run.length);
+    const lastSeqByKey = new Map<string, number>();
+    const byEventId = new Map(run.map((r) => [r.value.event_id.toUpperCase(), r]));
+    for (const { message } of output) {
+      const decoded = decode(TransformedWebLogContract, message.value);
+      if (!decoded.ok) throw new Error(decoded.detail);
+      const source = byEventId.get(decoded.value.event_id);
+      expect(source).toBeDefined();
+      expect(decoded.value.url).toBe(source?.value.url.toUpperCase());
+      expect(message.key?.toString()).toBe(source?.key);
+      expect(headerText(message.headers, PipelineHeaders.runId)).toBe('test-run');
+      expect(headerNumber(message.headers, PipelineHeaders.transformedAt)).toBeGreaterThan(0);
+      const seq = headerNumber(message.headers, PipelineHeaders.sequence) ?? 0;
+      const key = message.key?.toString() ?? '';
+      expect(seq).toBeGreaterThan(lastSeqByKey.get(key) ?? 0);
+      lastSeqByKey.set(key, seq);
+    }
+    await eventually(() => inputCommitted(groupId, topics.input));
+  });
+
+  it('dead-letters every kind of bad record with its reason while the good records around them flow', async () => {
+    const topics = isolatedTopics('transformer-dlq');
+    const groupId = uniqueName('transformer');
+    const bad = badWebLogRecords();
+    const good = webLogRun(bad.length * 2);
+    await startTransformer({ ...topics.env, TRANSFORMER_GROUP_ID: groupId });
+    // Good, bad, good on one key, so a stuck partition would hold back the good record after the bad one.
+    const messages = bad.flatMap((b, i) => [
+      { key: 'mixed', value: JSON.stringify(good[2 * i]?.value) },
+      { key: 'mixed', value: b.value, headers: { 'bad-kind': b.name } },
+      { key: 'mixed', value: JSON.stringify(good[2 * i + 1]?.value) },
+    ]);
+    await producer.send({ topic: topics.input, acks: -1, messages });
+    const letters = await consumeRecords(kafka, topics.deadLetter, bad.length);
+    const reasons = new Map(letters.map((l) => [headerText(l.message.headers, 'bad-kind'), l.message]));
+    for (const kind of bad) {
+      const letter = reasons.get(kind.name);
+      expect(letter).toBeDefined();
+      expect(headerText(letter?.headers, DeadLetterHeaders.reason)).toBe(kind.reason);
+      expect(headerText(letter?.headers, DeadLetterHeaders.sourceTopic)).toBe(topics.input);
+      expect(headerText(letter?.headers, DeadLetterHeaders.consumer)).toBe('transformer');
+      expect(headerText(letter?.headers, DeadLetterHeaders.detail)?.length).toBeGreaterThan(0);
+      // The value is the original bytes, unchanged (a tombstone stays a tombstone).
+      if (kind.value === null) expect(letter?.value).toBeNull();
+      else expect(Buffer.compare(letter?.value ?? Buffer.alloc(1, 1), kind.value)).toBe(0);
+    }
+    const output = await consumeRecords(kafka, topics.output, good.length);
+    expect(output).toHaveLength(good.length);
+    await eventually(() => inputCommitted(groupId, topics.input));
+  });
+
+  it.each(['at-least-once', 'exactly-once'])(
+    'loses nothing when SIGKILLed in the middle of 50,000 records and restarted (%s)',
+    async (mode) => {
+      const topics = isolatedTopics(`transformer-crash-${mode}`);
+      const groupId = uniqueName('transformer');
+      const env = { ...topics.env, TRANSFORMER_GROUP_ID: groupId, TRANSFORMER_MODE: mode, TRANSFORMER_TRANSACTIONAL_ID_PREFIX: groupId };
+      const run = webLogRun(50000, 500);
+      const first = await startTransformer(env);
+      const producing = produceJson(producer, topics.input, run, { batchSize: 500, perSecond: 5000 });
+      await eventually(async () => (metricValue((await first.get('/metrics')).text, TRANSFORMED) >= 15000 ? true : undefined));
+      await first.kill();
+      await startTransformer(env);
+      await producing;
+      await eventually(() => inputCommitted(groupId, topics.input), 120000);
+      const expected = new Set(run.map((r) => r.value.event_id.toUpperCase()));
+      const seen = new Map<string, number>();
+      await consumeUntil(kafka, topics.output, ({ message }) => {
+        const decoded = decode(TransformedWebLogContract, message.value);
+        if (!decoded.ok) throw new Error(decoded.detail);
+        seen.set(decoded.value.event_id, (seen.get(decoded.value.event_id) ?? 0) + 1);
+        return [...expected].length === seen.size;
+      });
+      const missing = [...expected].filter((id) => !seen.has(id));
+      const duplicates = [...seen.values()].filter((n) => n > 1).length;
+      expect(missing).toEqual([]);
+      if (mode === 'exactly-once') {
+        // Read committed, to the end: the aborted attempts of the killed instance are invisible.
+        const all = await consumeAll(kafka, topics.output);
+        expect(all).toHaveLength(run.length);
+        expect(duplicates).toBe(0);
+      }
+    },
+    300000,
+  );
+});

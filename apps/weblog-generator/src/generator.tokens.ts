@@ -1,0 +1,2 @@
+export const GENERATOR_ENV = Symbol('GENERATOR_ENV');
+export const GENERATOR_PRODUCER = Symbol('GENERATOR_PRODUCER');

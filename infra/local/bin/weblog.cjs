@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// `npm start` and `npm test` land here on a fresh clone, before any package is installed, so this
+// file uses Node's standard library only: it installs what is missing, builds, then runs.
+'use strict';
+const { spawn, spawnSync } = require('node:child_process');
+const { createHash } = require('node:crypto');
+const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const path = require('node:path');
+
+const root = path.resolve(__dirname, '../../..');
+const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', TZ: 'UTC', FORCE_COLOR: '0' };
+
+function step(title) {
+  process.stdout.write(`\n==> ${title}\n`);
+}
+
+function run(command, args) {
+  const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
+  if (result.error) throw result.error;
+  if (result.status !== 0) {
+    process.stderr.write(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})\n`);
+    process.exit(result.status ?? 1);
+  }
+}
+
+/** npm packages, installed again whenever package-lock.json changed since the last install. */
+function ensureDependencies() {
+  const lock = readFileSync(path.join(root, 'package-lock.json'));
+  const digest = createHash('sha256').update(lock).digest('hex');
+  const stamp = path.join(root, 'node_modules', '.weblog-lock-digest');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
+  step('installing npm packages (npm ci)');
+  run('npm', ['ci', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, digest);
+}
+
+function build() {
+  step('building the services');
+  run('npx', ['nx', 'run-many', '-t', 'build', '--output-style=static']);
+}
+
+function prepareInfrastructure() {
+  step('preparing local Kafka and S3 (first run resolves Kafka from Maven Central and builds MinIO)');
+  run('node', ['infra/local/dist/prepare-cli.js']);
+}
+
+const commands = {
+  test() {
+    ensureDependencies();
+    step('lint');
+    run('npx', ['nx', 'run-many', '-t', 'lint', '--output-style=static']);
+    step('type check (sources and tests)');
+    run('npx', ['tsc', '-p', 'tsconfig.json']);
+    step('unit tests');
+    run('npx', ['jest', '--config', 'jest.config.js', '--ci']);
+    build();
+    prepareInfrastructure();
+    step('end-to-end tests against real Kafka and S3');
+    run('npx', ['jest', '--config', 'jest.e2e.config.js', '--ci']);
+  },
+  start() {
+    ensureDependencies();
+    build();
+    prepareInfrastructure();
+    step('starting the fleet (Ctrl-C stops everything)');
+    const child = spawn('node', ['infra/local/dist/fleet-cli.js', ...process.argv.slice(3)], { cwd: root, env, stdio: 'inherit' });
+    // The fleet runner handles Ctrl-C itself; this process only waits for it to finish.
+    for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  },
+};
+
+const command = commands[process.argv[2] ?? ''];
+if (!command) {
+  process.stderr.write('usage: weblog.cjs start|test\n');
+  process.exit(2);
+}
+command();
