@@ -36,11 +36,9 @@ export default tseslint.config(
           allow: [],
           depConstraints: [
             { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib'] },
-            {
-              sourceTag: 'type:lib',
-              onlyDependOnLibsWithTags: ['type:lib'],
-              bannedExternalImports: ['@aws-sdk/*', '@faker-js/faker'],
-            },
+            { sourceTag: 'type:lib', onlyDependOnLibsWithTags: ['type:lib'], bannedExternalImports: ['@faker-js/faker'] },
+            // The contracts library stays free of storage: only the archive library talks to S3.
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@aws-sdk/*', '@faker-js/faker'] },
             { sourceTag: 'type:tooling', onlyDependOnLibsWithTags: ['type:lib', 'type:tooling'] },
           ],
         },

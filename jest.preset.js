@@ -23,6 +23,7 @@ module.exports = {
   moduleNameMapper: {
     '^@weblog/kafka-common$': path.join(root, 'libs/kafka-common/src/index.ts'),
     '^@weblog/kafka-common/testing$': path.join(root, 'libs/kafka-common/src/testing.ts'),
+    '^@weblog/s3-archive$': path.join(root, 'libs/s3-archive/src/index.ts'),
     '^@weblog/local-infra$': path.join(root, 'infra/local/src/index.ts'),
   },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],

@@ -1,6 +1,23 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, ObservabilityModule } from '@weblog/kafka-common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import {
+  createSafeProducer,
+  KAFKA_CLIENT,
+  KafkaBatchTransport,
+  KafkaModule,
+  ManagedProducer,
+  managedProducerProvider,
+  ObservabilityModule,
+  OutputTopic,
+  PIPELINE_TOPICS,
+  PipelineTopics,
+} from '@weblog/kafka-common';
+import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
+import { ArchiverConsumer } from './archive/archiver.consumer';
+import { ArchiverMetrics } from './archive/archiver.metrics';
+import { ArchiverService } from './archive/archiver.service';
 import { ArchiverEnv } from './archiver.env';
+import { ARCHIVE_STORE, ARCHIVER_ENV, ARCHIVER_PRODUCER, ARCHIVER_TRANSPORT } from './archiver.tokens';
 
 @Module({})
 export class AppModule {
@@ -8,6 +25,30 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [KafkaModule.forRoot({ clientId: 's3-archiver', env }), ObservabilityModule.forRoot({ service: 'archiver' })],
+      controllers: [ArchiverConsumer],
+      providers: [
+        { provide: ARCHIVER_ENV, useValue: env },
+        { provide: ARCHIVE_STORE, useFactory: () => new ArchiveStore(createS3Client(env), env.S3_BUCKET) },
+        managedProducerProvider(ARCHIVER_PRODUCER, (kafka) => createSafeProducer(kafka)),
+        ArchiverMetrics,
+        ArchiverService,
+        {
+          provide: ARCHIVER_TRANSPORT,
+          inject: [KAFKA_CLIENT, PIPELINE_TOPICS, ARCHIVER_PRODUCER, ArchiverMetrics, ArchiverService],
+          useFactory: (kafka: Kafka, topics: PipelineTopics, producer: ManagedProducer, metrics: ArchiverMetrics, archiver: ArchiverService) =>
+            new KafkaBatchTransport({
+              kafka,
+              groupId: env.ARCHIVER_GROUP_ID,
+              consumerName: 's3-archiver',
+              subscriptions: [{ key: OutputTopic.key, topic: topics.output.name }],
+              deadLetter: { producer: producer.producer, topic: topics.deadLetter },
+              partitionsConsumedConcurrently: env.ARCHIVER_CONCURRENCY,
+              retry: { initialMs: 500, maxMs: 30000 },
+              observers: [metrics, archiver],
+              logger: new Logger(KafkaBatchTransport.name),
+            }),
+        },
+      ],
     };
   }
 }

@@ -41,7 +41,7 @@ export class AppModule {
               subscriptions: [{ key: InputTopic.key, topic: topics.input.name }],
               deadLetter: { producer: producer.producer, topic: topics.deadLetter },
               partitionsConsumedConcurrently: env.TRANSFORMER_CONCURRENCY,
-              observer: metrics,
+              observers: [metrics],
               logger: new Logger(KafkaBatchTransport.name),
             }),
         },

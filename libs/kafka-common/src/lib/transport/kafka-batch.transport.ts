@@ -40,7 +40,7 @@ export interface KafkaBatchTransportOptions {
   readonly partitionsConsumedConcurrently?: number;
   readonly consumer?: Partial<ConsumerConfig>;
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
-  readonly observer?: TransportObserver;
+  readonly observers?: readonly TransportObserver[];
   readonly logger?: LoggerService;
 }
 
@@ -93,7 +93,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       // next assignment says what is ours again.
       this.generation++;
       this.assigned.clear();
-      this.options.observer?.assignmentChanged?.(this.assignment());
+      this.notify((o) => o.assignmentChanged?.(this.assignment()));
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.generation++;
@@ -101,7 +101,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         this.assigned.set(topic, new Set(partitions));
       }
-      this.options.observer?.assignmentChanged?.(this.assignment());
+      this.notify((o) => o.assignmentChanged?.(this.assignment()));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`, undefined, KafkaBatchTransport.name);
@@ -153,7 +153,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       deadLetterMessage: (message, failure) => deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName),
     };
     const started = process.hrtime.bigint();
-    this.options.observer?.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, data.lastOffset);
+    this.notify((o) => o.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, data.lastOffset));
     const beat = setInterval(() => {
       payload.heartbeat().catch(() => undefined);
     }, 1000);
@@ -163,20 +163,20 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       outcome = (await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined })) as BatchOutcome | undefined;
     } catch (error) {
       clearInterval(beat);
-      this.options.observer?.batchFailed?.(topic, partition, error);
+      this.notify((o) => o.batchFailed?.(topic, partition, error));
       this.retryLater(payload, error);
       return;
     }
     clearInterval(beat);
     this.failures.delete(`${topic}/${partition}`);
-    this.options.observer?.batchFinished?.(topic, partition, batch.messages.length, Number(process.hrtime.bigint() - started) / 1e9);
+    this.notify((o) => o.batchFinished?.(topic, partition, batch.messages.length, Number(process.hrtime.bigint() - started) / 1e9));
     const last = batch.messages[batch.messages.length - 1];
     if (last) payload.resolveOffset(last.offset);
     const commit = outcome?.commit ?? 'batch';
     if (commit === 'by-handler') return;
     const nextOffset = outcome?.commit === 'up-to' ? outcome.nextOffset : (BigInt(data.lastOffset) + 1n).toString();
     if (payload.isStale()) {
-      this.options.observer?.commitRefused?.(topic, partition);
+      this.notify((o) => o.commitRefused?.(topic, partition));
       return;
     }
     await this.committer(topic, partition, generation)(nextOffset);
@@ -185,11 +185,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private committer(topic: string, partition: number, generation: number): PartitionCommitter {
     return async (nextOffset: string) => {
       if (!this.consumer || !this.owns(topic, partition, generation)) {
-        this.options.observer?.commitRefused?.(topic, partition);
+        this.notify((o) => o.commitRefused?.(topic, partition));
         return false;
       }
       await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
-      this.options.observer?.committed?.(topic, partition, nextOffset);
+      this.notify((o) => o.committed?.(topic, partition, nextOffset));
       return true;
     };
   }
@@ -198,7 +198,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const target = this.options.deadLetter;
     if (!target) throw new Error('this transport has no dead-letter producer');
     await sendRaw(target.producer, target.topic, [deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName)]);
-    this.options.observer?.deadLettered?.(topic, failure.reason);
+    this.notify((o) => o.deadLettered?.(topic, failure.reason));
   }
 
   /**
@@ -223,6 +223,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (!this.closing) resume();
     }, delay);
     this.resumeTimers.add(timer);
+  }
+
+  /** Stops fetching every subscribed topic: used to drain before a final flush. */
+  pauseAll(): void {
+    this.consumer?.pause(this.options.subscriptions.map((s) => ({ topic: s.topic })));
+  }
+
+  private notify(call: (observer: TransportObserver) => void): void {
+    for (const observer of this.options.observers ?? []) call(observer);
   }
 
   on(): never {

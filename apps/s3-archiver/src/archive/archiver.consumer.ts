@@ -1,0 +1,14 @@
+import { Controller } from '@nestjs/common';
+import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
+import { BatchOutcome, KafkaBatch, KafkaBatchContext, OutputTopic } from '@weblog/kafka-common';
+import { ArchiverService } from './archiver.service';
+
+@Controller()
+export class ArchiverConsumer {
+  constructor(private readonly archiver: ArchiverService) {}
+
+  @EventPattern(OutputTopic.key)
+  handle(@Payload() batch: KafkaBatch, @Ctx() ctx: KafkaBatchContext): Promise<BatchOutcome> {
+    return this.archiver.handle(batch, ctx);
+  }
+}
