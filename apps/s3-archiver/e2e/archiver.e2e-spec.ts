@@ -1,5 +1,14 @@
 import { Admin, Kafka, Producer } from 'kafkajs';
-import { aTransformedWebLog, eventually, isolatedTopics, metricValue, produceJson, ServiceProcess, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import {
+  aTransformedWebLog,
+  eventually,
+  isolatedTopics,
+  metricValue,
+  produceJson,
+  ServiceProcess,
+  testKafka,
+  uniqueName,
+} from '@weblog/kafka-common/testing';
 import { differences, groupCommitted, readArchive, testStore } from './archive-helpers';
 
 describe('s3-archiver against real Kafka and S3', () => {
@@ -50,7 +59,11 @@ describe('s3-archiver against real Kafka and S3', () => {
     await startArchiver(env);
     const sent = records(25);
     const producedAt = Date.now();
-    await producer.send({ topic: topics.output, acks: -1, messages: sent.map((r) => ({ partition: 0, key: r.key, value: JSON.stringify(r.value) })) });
+    await producer.send({
+      topic: topics.output,
+      acks: -1,
+      messages: sent.map((r) => ({ partition: 0, key: r.key, value: JSON.stringify(r.value) })),
+    });
     const early = await eventually(async () => {
       const archive = await readArchive(store, topicsDir, topics.output);
       return archive.objects.length >= 2 ? archive : undefined;
@@ -64,7 +77,12 @@ describe('s3-archiver against real Kafka and S3', () => {
     expect(Date.now() - producedAt).toBeGreaterThanOrEqual(4000);
     expect(all.objects.map((o) => o.records.length)).toEqual([10, 10, 5]);
     expect(all.records.map((r) => r.offset)).toEqual(Array.from({ length: 25 }, (_, i) => BigInt(i)));
-    expect(differences(sent.map((r) => r.value.event_id), all.records)).toEqual({ missing: [], duplicated: [] });
+    expect(
+      differences(
+        sent.map((r) => r.value.event_id),
+        all.records,
+      ),
+    ).toEqual({ missing: [], duplicated: [] });
     await eventually(async () => ((await groupCommitted(admin, groupId, topics.output, 0)) === 25 ? true : undefined));
   });
 
@@ -72,7 +90,11 @@ describe('s3-archiver against real Kafka and S3', () => {
     const { topics, topicsDir, env } = setup('archiver-idle', { ARCHIVER_ROTATE_INTERVAL_MS: '3000' });
     await startArchiver(env);
     const sent = records(3);
-    await producer.send({ topic: topics.output, acks: -1, messages: sent.map((r) => ({ partition: 1, key: r.key, value: JSON.stringify(r.value) })) });
+    await producer.send({
+      topic: topics.output,
+      acks: -1,
+      messages: sent.map((r) => ({ partition: 1, key: r.key, value: JSON.stringify(r.value) })),
+    });
     const acknowledgedAt = Date.now();
     await eventually(async () => ((await readArchive(store, topicsDir, topics.output)).records.length === 3 ? true : undefined), 10000, 50);
     expect(Date.now() - acknowledgedAt).toBeLessThanOrEqual(3000 + 1000);
@@ -85,7 +107,11 @@ describe('s3-archiver against real Kafka and S3', () => {
     let archiver = await startArchiver(env);
     for (let kill = 1; kill <= 3; kill++) {
       const target = kill * 4000;
-      await eventually(async () => (metricValue((await archiver.get('/metrics')).text, 'weblog_archiver_records_archived_total') >= 1000 ? true : undefined), 60000);
+      await eventually(
+        async () =>
+          metricValue((await archiver.get('/metrics')).text, 'weblog_archiver_records_archived_total') >= 1000 ? true : undefined,
+        60000,
+      );
       await eventually(async () => {
         const committed = await Promise.all([0, 1, 2].map((p) => groupCommitted(admin, groupId, topics.output, p)));
         return committed.reduce((a, b) => a + Math.max(b, 0), 0) >= target ? true : undefined;
@@ -100,7 +126,12 @@ describe('s3-archiver against real Kafka and S3', () => {
       return ends.every((p, i) => committed[i] === Number(p.high)) ? true : undefined;
     }, 120000);
     const archive = await readArchive(store, topicsDir, topics.output);
-    expect(differences(sent.map((r) => r.value.event_id), archive.records)).toEqual({ missing: [], duplicated: [] });
+    expect(
+      differences(
+        sent.map((r) => r.value.event_id),
+        archive.records,
+      ),
+    ).toEqual({ missing: [], duplicated: [] });
     expect(archive.problems).toBe(0);
   });
 
@@ -109,9 +140,15 @@ describe('s3-archiver against real Kafka and S3', () => {
     const sent = records(15000, 'scale');
     const producing = produceJson(producer, topics.output, sent, { batchSize: 250, perSecond: 2500 });
     const first = await startArchiver(env);
-    await eventually(async () => (metricValue((await first.get('/metrics')).text, 'weblog_archiver_records_archived_total') >= 2000 ? true : undefined), 60000);
+    await eventually(
+      async () => (metricValue((await first.get('/metrics')).text, 'weblog_archiver_records_archived_total') >= 2000 ? true : undefined),
+      60000,
+    );
     const second = await startArchiver(env);
-    await eventually(async () => (metricValue((await second.get('/metrics')).text, 'weblog_archiver_records_archived_total') >= 1000 ? true : undefined), 60000);
+    await eventually(
+      async () => (metricValue((await second.get('/metrics')).text, 'weblog_archiver_records_archived_total') >= 1000 ? true : undefined),
+      60000,
+    );
     expect(await second.stop()).toBe(0);
     await producing;
     await eventually(async () => {
@@ -120,15 +157,26 @@ describe('s3-archiver against real Kafka and S3', () => {
       return ends.every((p, i) => committed[i] === Number(p.high)) ? true : undefined;
     }, 120000);
     const archive = await readArchive(store, topicsDir, topics.output);
-    expect(differences(sent.map((r) => r.value.event_id), archive.records)).toEqual({ missing: [], duplicated: [] });
+    expect(
+      differences(
+        sent.map((r) => r.value.event_id),
+        archive.records,
+      ),
+    ).toEqual({ missing: [], duplicated: [] });
   });
 
   it('does not move the committed offset while S3 rejects every upload, and is not ready', async () => {
-    const { topics, groupId, env } = setup('archiver-reject', { S3_BUCKET: uniqueName('no-such-bucket'), ARCHIVER_ROTATE_INTERVAL_MS: '500' });
+    const { topics, groupId, env } = setup('archiver-reject', {
+      S3_BUCKET: uniqueName('no-such-bucket'),
+      ARCHIVER_ROTATE_INTERVAL_MS: '500',
+    });
     const archiver = await startArchiver(env, false);
     await eventually(async () => ((await archiver.get('/health/live').catch(() => undefined))?.status === 200 ? true : undefined));
     await produceJson(producer, topics.output, records(100, 'rejected'));
-    await eventually(async () => (metricValue((await archiver.get('/metrics')).text, 'weblog_archiver_upload_retries_total') >= 3 ? true : undefined), 60000);
+    await eventually(
+      async () => (metricValue((await archiver.get('/metrics')).text, 'weblog_archiver_upload_retries_total') >= 3 ? true : undefined),
+      60000,
+    );
     expect((await archiver.get('/health/ready')).status).toBe(503);
     for (const partition of [0, 1, 2]) expect(await groupCommitted(admin, groupId, topics.output, partition)).toBe(-1);
     expect(archiver.running).toBe(true);

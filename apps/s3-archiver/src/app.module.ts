@@ -35,7 +35,13 @@ export class AppModule {
         {
           provide: ARCHIVER_TRANSPORT,
           inject: [KAFKA_CLIENT, PIPELINE_TOPICS, ARCHIVER_PRODUCER, ArchiverMetrics, ArchiverService],
-          useFactory: (kafka: Kafka, topics: PipelineTopics, producer: ManagedProducer, metrics: ArchiverMetrics, archiver: ArchiverService) =>
+          useFactory: (
+            kafka: Kafka,
+            topics: PipelineTopics,
+            producer: ManagedProducer,
+            metrics: ArchiverMetrics,
+            archiver: ArchiverService,
+          ) =>
             new KafkaBatchTransport({
               kafka,
               groupId: env.ARCHIVER_GROUP_ID,

@@ -17,7 +17,16 @@ describe('archiver configuration', () => {
   });
 
   it('takes Kafka Connect S3 sink settings from a config file, flat or as a REST document', () => {
-    const connector = { name: 's3-sink', config: { 'flush.size': 500, 'rotate.interval.ms': '60000', 's3.bucket.name': 'legacy-bucket', 's3.region': 'eu-west-1', 'topics.dir': 'raw' } };
+    const connector = {
+      name: 's3-sink',
+      config: {
+        'flush.size': 500,
+        'rotate.interval.ms': '60000',
+        's3.bucket.name': 'legacy-bucket',
+        's3.region': 'eu-west-1',
+        'topics.dir': 'raw',
+      },
+    };
     expect(connectSettings(JSON.stringify(connector), 'f')).toEqual({
       ARCHIVER_FLUSH_SIZE: '500',
       ARCHIVER_ROTATE_INTERVAL_MS: '60000',
@@ -29,7 +38,9 @@ describe('archiver configuration', () => {
   });
 
   it('lets environment variables win over the file', () => {
-    const env = resolveArchiverEnv({ ...base, ARCHIVER_CONFIG_FILE: 'c.json', ARCHIVER_FLUSH_SIZE: '20' }, () => JSON.stringify({ 'flush.size': 500, 's3.bucket.name': 'from-file' }));
+    const env = resolveArchiverEnv({ ...base, ARCHIVER_CONFIG_FILE: 'c.json', ARCHIVER_FLUSH_SIZE: '20' }, () =>
+      JSON.stringify({ 'flush.size': 500, 's3.bucket.name': 'from-file' }),
+    );
     expect(env.ARCHIVER_FLUSH_SIZE).toBe(20);
     expect(env.S3_BUCKET).toBe('from-file');
   });
@@ -40,6 +51,8 @@ describe('archiver configuration', () => {
         throw new Error('ENOENT');
       }),
     ).toThrow(ConfigError);
-    expect(() => resolveArchiverEnv({ ...base, ARCHIVER_CONFIG_FILE: 'bad.json' }, () => '{nope')).toThrow(/ARCHIVER_CONFIG_FILE must name a JSON file/);
+    expect(() => resolveArchiverEnv({ ...base, ARCHIVER_CONFIG_FILE: 'bad.json' }, () => '{nope')).toThrow(
+      /ARCHIVER_CONFIG_FILE must name a JSON file/,
+    );
   });
 });

@@ -26,7 +26,10 @@ export const archiverEnvSchema = serviceEnv({
   ARCHIVER_GZIP: booleanFlag(false),
   /** `offset`: <dir>/<topic>/partition=<p>/...; `time`: adds dt=YYYY-MM-DD/hour=HH of the first record. */
   ARCHIVER_KEY_LAYOUT: z.enum(['offset', 'time'], { error: 'must be offset or time' }).default('offset'),
-  ARCHIVER_TOPICS_DIR: z.string().regex(/^[A-Za-z0-9._\-/]*$/, { message: 'must be an S3 key prefix (letters, digits, . _ - /)' }).default('topics'),
+  ARCHIVER_TOPICS_DIR: z
+    .string()
+    .regex(/^[A-Za-z0-9._\-/]*$/, { message: 'must be an S3 key prefix (letters, digits, . _ - /)' })
+    .default('topics'),
   /** Each line carries topic, partition, offset, timestamp, key and headers besides the value. */
   ARCHIVER_RECORD_METADATA: booleanFlag(true),
   /** Cap on buffered bytes across all partitions; above it buffers are written early. */

@@ -1,6 +1,13 @@
 import { parseArgs } from 'node:util';
 import { Logger } from '@nestjs/common';
-import { createKafka, createSafeProducer, createServiceLogger, ensureTopics, pipelineTopics, pipelineTopicSpecs } from '@weblog/kafka-common';
+import {
+  createKafka,
+  createSafeProducer,
+  createServiceLogger,
+  ensureTopics,
+  pipelineTopics,
+  pipelineTopicSpecs,
+} from '@weblog/kafka-common';
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { loadArchiverEnv } from './archiver.env';
 import { combineFilters, parseFilter } from './replay/record-filter';
@@ -60,7 +67,8 @@ async function main(): Promise<number> {
       checkpointId: values.checkpoint,
       resume: values.resume,
     });
-    for (const problem of summary.problems) logger.warn(`skipped ${problem.key}${problem.line ? ` line ${problem.line}` : ''}: ${problem.reason}`, 'Replay');
+    for (const problem of summary.problems)
+      logger.warn(`skipped ${problem.key}${problem.line ? ` line ${problem.line}` : ''}: ${problem.reason}`, 'Replay');
     process.stdout.write(`${JSON.stringify({ replay: 'done', ...summary, problems: summary.problems.length })}\n`);
     return 0;
   } finally {

@@ -1,6 +1,24 @@
-import { DynamicModule, Module } from '@nestjs/common';
-import { KafkaModule, ObservabilityModule } from '@weblog/kafka-common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { Kafka } from 'kafkajs';
+import {
+  createSafeProducer,
+  KAFKA_CLIENT,
+  KafkaBatchTransport,
+  KafkaModule,
+  ManagedProducer,
+  managedProducerProvider,
+  ObservabilityModule,
+  OutputTopic,
+  PIPELINE_TOPICS,
+  PipelineTopics,
+} from '@weblog/kafka-common';
+import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
+import { AuditService } from './audit/audit.service';
+import { ReportController } from './verification/report.controller';
+import { VerifierConsumer } from './verification/verifier.consumer';
+import { VerifierService } from './verification/verifier.service';
 import { VerifierEnv } from './verifier.env';
+import { VERIFIER_ENV, VERIFIER_PRODUCER, VERIFIER_STORE, VERIFIER_TRANSPORT } from './verifier.tokens';
 
 @Module({})
 export class AppModule {
@@ -8,6 +26,28 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [KafkaModule.forRoot({ clientId: 'verifier', env }), ObservabilityModule.forRoot({ service: 'verifier' })],
+      controllers: [ReportController, VerifierConsumer],
+      providers: [
+        { provide: VERIFIER_ENV, useValue: env },
+        { provide: VERIFIER_STORE, useFactory: () => new ArchiveStore(createS3Client(env), env.S3_BUCKET) },
+        managedProducerProvider(VERIFIER_PRODUCER, (kafka) => createSafeProducer(kafka)),
+        AuditService,
+        VerifierService,
+        {
+          provide: VERIFIER_TRANSPORT,
+          inject: [KAFKA_CLIENT, PIPELINE_TOPICS, VERIFIER_PRODUCER],
+          useFactory: (kafka: Kafka, topics: PipelineTopics, producer: ManagedProducer) =>
+            new KafkaBatchTransport({
+              kafka,
+              groupId: env.VERIFIER_GROUP_ID,
+              consumerName: 'verifier',
+              subscriptions: [{ key: OutputTopic.key, topic: topics.output.name }],
+              deadLetter: { producer: producer.producer, topic: topics.deadLetter },
+              readCommitted: true,
+              logger: new Logger(KafkaBatchTransport.name),
+            }),
+        },
+      ],
     };
   }
 }

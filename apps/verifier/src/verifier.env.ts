@@ -1,10 +1,32 @@
 import { z } from 'zod';
-import { httpEnvShape, kafkaEnvShape, loadEnvOrExit, serviceEnv } from '@weblog/kafka-common';
+import {
+  DEFAULT_MAX_VALUE_BYTES,
+  httpEnvShape,
+  kafkaEnvShape,
+  loadEnvOrExit,
+  positiveInt,
+  s3EnvShape,
+  serviceEnv,
+} from '@weblog/kafka-common';
 
 /** The verifier configuration: the only place that reads the environment. */
 export const verifierEnvSchema = serviceEnv({
   ...kafkaEnvShape,
   ...httpEnvShape(3004),
+  ...s3EnvShape,
+  VERIFIER_GROUP_ID: z.string().min(1).default('weblog-verifier'),
+  /** One progress line this often; 0 turns it off. */
+  VERIFIER_PROGRESS_INTERVAL_MS: z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(0, { error: 'must be 0 or more' })
+    .default(5000),
+  /** Where the archiver writes (its ARCHIVER_TOPICS_DIR), for the S3 audit. */
+  VERIFIER_ARCHIVE_TOPICS_DIR: z
+    .string()
+    .regex(/^[A-Za-z0-9._\-/]*$/, { message: 'must be an S3 key prefix (letters, digits, . _ - /)' })
+    .default('topics'),
+  VERIFIER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
 });
 
 export type VerifierEnv = z.infer<typeof verifierEnvSchema>;

@@ -20,3 +20,4 @@ export * from './lib/transport/backoff';
 export * from './lib/transport/kafka-batch.context';
 export * from './lib/transport/kafka-batch.transport';
 export * from './lib/bootstrap/start-service';
+export * from './lib/kafka/topic-reader';

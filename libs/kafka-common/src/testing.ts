@@ -8,6 +8,7 @@ import { DecodeFailure, DecodeFailureReason } from './lib/codec/codec';
 import { TransformedWebLog } from './lib/contracts/transformed-web-log.contract';
 import { WebLog } from './lib/contracts/web-log.contract';
 import { brokerList } from './lib/config/env';
+import { readTopicToEnd } from './lib/kafka/topic-reader';
 
 /** A valid web log; override any field. */
 export function aWebLog(overrides: Partial<WebLog> = {}): WebLog {
@@ -184,54 +185,10 @@ export async function consumeUntil(
   return records;
 }
 
-/**
- * Reads every record of a topic up to the end offsets it has now (read committed by default).
- * Transaction markers take offsets too, so "the end" is judged by kafkajs' batch positions, which
- * include the batches that held only markers.
- */
+/** Every record of a topic up to its current end (read committed by default). */
 export async function consumeAll(kafka: Kafka, topic: string, options: ConsumeOptions = {}): Promise<ConsumedRecord[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
-  const endByPartition = new Map(ends.map((p) => [p.partition, Number(p.high)]));
-  const pending = new Map([...endByPartition].filter(([, high]) => high > 0));
   const records: ConsumedRecord[] = [];
-  if (pending.size === 0) return records;
-  const consumer = kafka.consumer({
-    groupId: uniqueName('reader'),
-    readUncommitted: options.readUncommitted ?? false,
-    maxWaitTimeInMs: 100,
-  });
-  let finish: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    const end = pending.get(payload.partition);
-    if (end !== undefined && Number(payload.lastOffset) >= end - 1) pending.delete(payload.partition);
-    if (pending.size === 0) finish();
-  });
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      eachBatch: ({ batch }) => {
-        const end = endByPartition.get(batch.partition) ?? 0;
-        for (const message of batch.messages) {
-          if (Number(message.offset) < end) records.push({ topic: batch.topic, partition: batch.partition, message });
-        }
-        return Promise.resolve();
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`gave up reading ${topic} to its end after ${records.length} records`)),
-        options.timeoutMs ?? 120000,
-      );
-    });
-    await Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
-  } finally {
-    await consumer.disconnect();
-  }
+  await readTopicToEnd(kafka, topic, (partition, message) => records.push({ topic, partition, message }), options);
   return records;
 }
 

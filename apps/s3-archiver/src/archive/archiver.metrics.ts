@@ -31,13 +31,28 @@ export class ArchiverMetrics implements TransportObserver {
     this.archived = metrics.counter({ name: 'records_archived_total', help: 'Records written to S3 by this instance.' });
     this.objects = metrics.counter({ name: 'objects_uploaded_total', help: 'Archive objects written to S3.' });
     this.bytesUploaded = metrics.counter({ name: 'uploaded_bytes_total', help: 'Bytes of archive objects written to S3.' });
-    this.uploadSeconds = metrics.histogram({ name: 'upload_duration_seconds', help: 'Time of one conditional PutObject.', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
+    this.uploadSeconds = metrics.histogram({
+      name: 'upload_duration_seconds',
+      help: 'Time of one conditional PutObject.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    });
     this.uploadFailures = metrics.counter({ name: 'upload_retries_total', help: 'Uploads that failed and will be retried.' });
-    this.conflicts = metrics.counter({ name: 'conditional_write_conflicts_total', help: 'Uploads whose key already existed (a crash or a second writer got there first).' });
+    this.conflicts = metrics.counter({
+      name: 'conditional_write_conflicts_total',
+      help: 'Uploads whose key already existed (a crash or a second writer got there first).',
+    });
     this.flushes = metrics.counter({ name: 'flushes_total', help: 'Buffers written, by what triggered them.', labelNames: ['reason'] });
-    this.deadLetteredRecords = metrics.counter({ name: 'records_dead_lettered_total', help: 'Records that are not a valid TransformedWebLog, by reason.', labelNames: ['reason'] });
+    this.deadLetteredRecords = metrics.counter({
+      name: 'records_dead_lettered_total',
+      help: 'Records that are not a valid TransformedWebLog, by reason.',
+      labelNames: ['reason'],
+    });
     this.commits = metrics.counter({ name: 'offset_commits_total', help: 'Offset commits made after uploads.' });
-    this.lag = metrics.gauge({ name: 'consumer_lag_records', help: 'Records behind the high watermark after the current batch, by partition.', labelNames: ['partition'] });
+    this.lag = metrics.gauge({
+      name: 'consumer_lag_records',
+      help: 'Records behind the high watermark after the current batch, by partition.',
+      labelNames: ['partition'],
+    });
     const snapshot = () => this.snapshot();
     metrics.gauge({
       name: 'buffered_records',
@@ -60,7 +75,11 @@ export class ArchiverMetrics implements TransportObserver {
       collect() {
         this.reset();
         const now = Date.now();
-        for (const b of snapshot()) this.set({ partition: String(b.partition) }, b.oldestRecordTime === undefined ? 0 : Math.max(0, (now - b.oldestRecordTime) / 1000));
+        for (const b of snapshot())
+          this.set(
+            { partition: String(b.partition) },
+            b.oldestRecordTime === undefined ? 0 : Math.max(0, (now - b.oldestRecordTime) / 1000),
+          );
       },
     });
   }

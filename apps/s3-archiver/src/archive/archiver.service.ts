@@ -53,7 +53,12 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
     readiness: ReadinessRegistry,
   ) {
     metrics.watchBuffers(() =>
-      [...this.partitions.values()].map((s) => ({ partition: s.partition, records: s.buffer.size, bytes: s.buffer.bytes, oldestRecordTime: s.buffer.oldestRecordTime })),
+      [...this.partitions.values()].map((s) => ({
+        partition: s.partition,
+        records: s.buffer.size,
+        bytes: s.buffer.bytes,
+        oldestRecordTime: s.buffer.oldestRecordTime,
+      })),
     );
     readiness.register('s3', async () => {
       await this.store.checkBucket();
@@ -100,12 +105,29 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
     const first = chunk[0];
     const last = chunk[chunk.length - 1];
     if (!first || !last) return;
-    const key = objectKey(this.env.ARCHIVER_KEY_LAYOUT, this.env.ARCHIVER_TOPICS_DIR, { topic: state.topic, partition: state.partition, firstOffset: first.offset }, new Date(first.timestamp), this.env.ARCHIVER_GZIP);
-    const range = { topic: state.topic, partition: state.partition, firstOffset: first.offset, lastOffset: last.offset, recordCount: chunk.length };
+    const key = objectKey(
+      this.env.ARCHIVER_KEY_LAYOUT,
+      this.env.ARCHIVER_TOPICS_DIR,
+      { topic: state.topic, partition: state.partition, firstOffset: first.offset },
+      new Date(first.timestamp),
+      this.env.ARCHIVER_GZIP,
+    );
+    const range = {
+      topic: state.topic,
+      partition: state.partition,
+      firstOffset: first.offset,
+      lastOffset: last.offset,
+      recordCount: chunk.length,
+    };
     const endTimer = this.metrics.uploadSeconds.startTimer();
     let outcome;
     try {
-      outcome = await this.store.putIfAbsent(key, chunk.map((r) => r.line), range, this.env.ARCHIVER_GZIP);
+      outcome = await this.store.putIfAbsent(
+        key,
+        chunk.map((r) => r.line),
+        range,
+        this.env.ARCHIVER_GZIP,
+      );
     } catch (error) {
       this.s3Failing = true;
       this.metrics.uploadFailures.inc();
@@ -164,7 +186,9 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
           (error: unknown) => {
             state.failures++;
             state.retryAt = Date.now() + backoffDelay(state.failures, 500, 30000);
-            this.logger.warn(`timed flush of ${state.topic}/${state.partition} failed (attempt ${state.failures}): ${error instanceof Error ? error.message : String(error)}`);
+            this.logger.warn(
+              `timed flush of ${state.topic}/${state.partition} failed (attempt ${state.failures}): ${error instanceof Error ? error.message : String(error)}`,
+            );
           },
         );
     }
@@ -181,7 +205,9 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
       state.committer = undefined;
       state.queue
         .run(() => this.flushAll(state, 'revoke'))
-        .catch((error: unknown) => this.logger.warn(`could not write revoked ${id}; its new owner will: ${error instanceof Error ? error.message : String(error)}`));
+        .catch((error: unknown) =>
+          this.logger.warn(`could not write revoked ${id}; its new owner will: ${error instanceof Error ? error.message : String(error)}`),
+        );
     }
   }
 
@@ -196,7 +222,11 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
             await this.flushAll(state, 'shutdown');
             await this.commit(state);
           })
-          .catch((error: unknown) => this.logger.error(`could not flush ${state.topic}/${state.partition} on shutdown; it will be read again: ${error instanceof Error ? error.message : String(error)}`)),
+          .catch((error: unknown) =>
+            this.logger.error(
+              `could not flush ${state.topic}/${state.partition} on shutdown; it will be read again: ${error instanceof Error ? error.message : String(error)}`,
+            ),
+          ),
       ),
     );
   }

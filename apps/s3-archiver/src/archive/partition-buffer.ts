@@ -65,7 +65,7 @@ export class PartitionBuffer {
   /** Removes every buffered record at or below `lastOffset` (archived by us or by someone else). */
   dropThrough(lastOffset: bigint): void {
     let index = 0;
-    while (index < this.records.length && (this.records[index]).offset <= lastOffset) index++;
+    while (index < this.records.length && this.records[index].offset <= lastOffset) index++;
     if (index === 0) return;
     for (const record of this.records.slice(0, index)) this.byteCount -= record.line.length;
     this.records = this.records.slice(index);

@@ -16,11 +16,13 @@ export function parseFilter(expression: string): RecordPredicate {
   const match = /^\s*([a-z_]+)\s*(>=|<=|!=|=|>|<|~)\s*(.*?)\s*$/.exec(expression);
   if (!match) throw new Error(`filter "${expression}" is not field<op>value (ops: ${OPERATORS.join(' ')})`);
   const [, name, op, raw] = match as unknown as [string, string, Operator, string];
-  if (!(FIELDS as readonly string[]).includes(name)) throw new Error(`filter "${expression}": unknown field ${name} (fields: ${FIELDS.join(', ')})`);
+  if (!(FIELDS as readonly string[]).includes(name))
+    throw new Error(`filter "${expression}": unknown field ${name} (fields: ${FIELDS.join(', ')})`);
   const field = name as Field;
   if (field === 'status_code') {
     const wanted = Number(raw);
-    if (!Number.isInteger(wanted) || op === '~') throw new Error(`filter "${expression}": status_code compares with a whole number using = != > >= < <=`);
+    if (!Number.isInteger(wanted) || op === '~')
+      throw new Error(`filter "${expression}": status_code compares with a whole number using = != > >= < <=`);
     return (log) => compare(log.status_code - wanted, op);
   }
   const wanted = raw.toUpperCase();

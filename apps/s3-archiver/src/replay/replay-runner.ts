@@ -38,9 +38,22 @@ export const REPLAY_HEADER_SOURCE = 'replay-source-object';
  * the same partition number (by key when the target has fewer), so per-partition order survives.
  * A checkpoint in the bucket after every object lets an interrupted replay resume.
  */
-export async function replayArchive(store: ArchiveStore, producer: Producer, options: ReplayOptions, logger = new Logger('Replay')): Promise<ReplaySummary> {
+export async function replayArchive(
+  store: ArchiveStore,
+  producer: Producer,
+  options: ReplayOptions,
+  logger = new Logger('Replay'),
+): Promise<ReplaySummary> {
   const started = Date.now();
-  const summary: ReplaySummary = { objects: 0, objectsSkipped: 0, recordsRead: 0, recordsProduced: 0, recordsFilteredOut: 0, problems: [], seconds: 0 };
+  const summary: ReplaySummary = {
+    objects: 0,
+    objectsSkipped: 0,
+    recordsRead: 0,
+    recordsProduced: 0,
+    recordsFilteredOut: 0,
+    problems: [],
+    seconds: 0,
+  };
   const checkpointKey = `${options.topicsDir.replace(/\/+$/, '')}/_replay/${options.sourceTopic}/${options.checkpointId}.json`;
   const checkpoint: Checkpoint = options.resume ? (((await store.readJson(checkpointKey)) as Checkpoint | undefined) ?? {}) : {};
   const archive = await listArchive(store, options.topicsDir, options.sourceTopic);
@@ -51,7 +64,9 @@ export async function replayArchive(store: ArchiveStore, producer: Producer, opt
     if (!force && Date.now() - lastReport < (options.progressEveryMs ?? 2000)) return;
     lastReport = Date.now();
     const seconds = (Date.now() - started) / 1000;
-    logger.log(`objects ${summary.objects + summary.objectsSkipped}/${total}, records ${summary.recordsProduced} produced (${Math.round(summary.recordsProduced / Math.max(seconds, 0.001))}/s), ${summary.problems.length} problems`);
+    logger.log(
+      `objects ${summary.objects + summary.objectsSkipped}/${total}, records ${summary.recordsProduced} produced (${Math.round(summary.recordsProduced / Math.max(seconds, 0.001))}/s), ${summary.problems.length} problems`,
+    );
   };
 
   for (const partition of partitions) {
@@ -72,7 +87,13 @@ export async function replayArchive(store: ArchiveStore, producer: Producer, opt
   return summary;
 }
 
-async function replayObject(store: ArchiveStore, producer: Producer, object: ArchiveObject, options: ReplayOptions, summary: ReplaySummary): Promise<void> {
+async function replayObject(
+  store: ArchiveStore,
+  producer: Producer,
+  object: ArchiveObject,
+  options: ReplayOptions,
+  summary: ReplaySummary,
+): Promise<void> {
   const { records, problems } = await readArchiveObject(store, object);
   summary.objects++;
   summary.problems.push(...problems);

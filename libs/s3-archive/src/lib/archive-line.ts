@@ -22,7 +22,13 @@ function headerStrings(headers: RecordHeaders | undefined): Record<string, strin
 }
 
 /** One JSON line: the record with its Kafka coordinates, or the bare value. */
-export function archiveLine(topic: string, partition: number, message: KafkaMessage, value: TransformedWebLog, withMetadata: boolean): Buffer {
+export function archiveLine(
+  topic: string,
+  partition: number,
+  message: KafkaMessage,
+  value: TransformedWebLog,
+  withMetadata: boolean,
+): Buffer {
   const body = withMetadata
     ? ({
         topic,

@@ -38,7 +38,8 @@ export async function listArchive(store: ArchiveStore, topicsDir: string, topic:
     objects.push({ key: listed.key, topic, partition: parts.partition, firstOffset: parts.firstOffset, size: listed.size });
     byPartition.set(parts.partition, objects);
   }
-  for (const objects of byPartition.values()) objects.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+  for (const objects of byPartition.values())
+    objects.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
   return byPartition;
 }
 
@@ -87,12 +88,18 @@ function isEnvelope(value: unknown): value is ArchivedRecord {
 }
 
 /** Reads an object, turning a failed read or a broken body into a reported problem instead of an error. */
-export async function readArchiveObject(store: ArchiveStore, object: ArchiveObject): Promise<{ records: RestoredRecord[]; problems: ArchiveProblem[] }> {
+export async function readArchiveObject(
+  store: ArchiveStore,
+  object: ArchiveObject,
+): Promise<{ records: RestoredRecord[]; problems: ArchiveProblem[] }> {
   let body: Buffer;
   try {
     body = await store.read(object.key);
   } catch (error) {
-    return { records: [], problems: [{ key: object.key, reason: `unreadable: ${error instanceof Error ? error.message : String(error)}` }] };
+    return {
+      records: [],
+      problems: [{ key: object.key, reason: `unreadable: ${error instanceof Error ? error.message : String(error)}` }],
+    };
   }
   return parseArchiveObject(object, body);
 }

@@ -134,7 +134,9 @@ export class ArchiveStore {
   }
 
   async putJson(key: string, value: unknown): Promise<void> {
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }));
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: JSON.stringify(value), ContentType: 'application/json' }),
+    );
   }
 
   async readJson(key: string): Promise<unknown> {

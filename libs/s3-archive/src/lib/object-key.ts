@@ -19,13 +19,7 @@ export interface ObjectKeyParts {
 
 const OFFSET_DIGITS = 20;
 
-export function objectKey(
-  layout: KeyLayout,
-  topicsDir: string,
-  parts: ObjectKeyParts,
-  firstRecordTime: Date,
-  gzip: boolean,
-): string {
+export function objectKey(layout: KeyLayout, topicsDir: string, parts: ObjectKeyParts, firstRecordTime: Date, gzip: boolean): string {
   const file = `${parts.topic}+${parts.partition}+${parts.firstOffset.toString().padStart(OFFSET_DIGITS, '0')}.jsonl${gzip ? '.gz' : ''}`;
   const dir = topicsDir.replace(/\/+$/, '');
   const prefix = dir.length > 0 ? `${dir}/` : '';

@@ -1,0 +1,91 @@
+import { LatencyHistogram } from './latency-histogram';
+import { SequenceRanges } from './sequence-ranges';
+
+export interface RunReport {
+  readonly runId: string;
+  /** The highest sequence seen: what the generator had sent by then, at least. */
+  readonly expected: number;
+  readonly received: number;
+  readonly unique: number;
+  readonly missing: number;
+  readonly missingRanges: [number, number][];
+  readonly duplicates: number;
+  readonly outOfOrder: number;
+  readonly latencyMs: { readonly count: number; readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+}
+
+/** Keys whose last sequence is remembered, per run: enough for every client of a busy site. */
+const MAX_TRACKED_KEYS = 100_000;
+
+class Run {
+  readonly sequences = new SequenceRanges();
+  readonly latency = new LatencyHistogram();
+  readonly lastByKey = new Map<string, number>();
+  received = 0;
+  duplicates = 0;
+  outOfOrder = 0;
+
+  constructor(readonly runId: string) {}
+
+  observe(seq: number, key: string, latencyMs: number | undefined): void {
+    this.received++;
+    if (latencyMs !== undefined) this.latency.record(latencyMs);
+    if (!this.sequences.add(seq)) {
+      this.duplicates++;
+      return;
+    }
+    const last = this.lastByKey.get(key);
+    if (last !== undefined && seq < last) this.outOfOrder++;
+    // Re-inserting keeps the map in least-recently-seen order, so eviction drops the idlest key.
+    this.lastByKey.delete(key);
+    this.lastByKey.set(key, Math.max(seq, last ?? 0));
+    if (this.lastByKey.size > MAX_TRACKED_KEYS) {
+      const oldest = this.lastByKey.keys().next();
+      if (!oldest.done) this.lastByKey.delete(oldest.value);
+    }
+  }
+
+  report(): RunReport {
+    const unique = this.sequences.size;
+    return {
+      runId: this.runId,
+      expected: this.sequences.highest,
+      received: this.received,
+      unique,
+      missing: this.sequences.missingCount(),
+      missingRanges: this.sequences.gaps(),
+      duplicates: this.duplicates,
+      outOfOrder: this.outOfOrder,
+      latencyMs: {
+        count: this.latency.count,
+        p50: round(this.latency.quantile(0.5)),
+        p95: round(this.latency.quantile(0.95)),
+        p99: round(this.latency.quantile(0.99)),
+        max: round(this.latency.max),
+      },
+    };
+  }
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+/**
+ * What the verifier knows per generator run: sequences seen (as ranges), duplicates, records that
+ * arrived behind a later record of the same key, and end-to-end latency.
+ */
+export class RunTracker {
+  private readonly runs = new Map<string, Run>();
+
+  observe(runId: string, seq: number, key: string, latencyMs: number | undefined): void {
+    let run = this.runs.get(runId);
+    if (!run) {
+      run = new Run(runId);
+      this.runs.set(runId, run);
+    }
+    run.observe(seq, key, latencyMs);
+  }
+
+  reports(): RunReport[] {
+    return [...this.runs.values()].map((run) => run.report());
+  }
+}

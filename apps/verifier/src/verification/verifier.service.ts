@@ -1,0 +1,130 @@
+import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import {
+  decode,
+  headerNumber,
+  headerText,
+  KafkaBatch,
+  KafkaBatchContext,
+  MetricsService,
+  PipelineHeaders,
+  TransformedWebLogContract,
+} from '@weblog/kafka-common';
+import { Counter, Histogram } from 'prom-client';
+import { VerifierEnv } from '../verifier.env';
+import { VERIFIER_ENV } from '../verifier.tokens';
+import { RunReport, RunTracker } from './run-tracker';
+
+export interface VerificationReport {
+  readonly startedAt: string;
+  readonly verified: number;
+  readonly invalid: number;
+  /** Valid records without run and sequence headers: checked, but not countable per run. */
+  readonly untracked: number;
+  readonly runs: RunReport[];
+}
+
+/**
+ * The last consumer: reads the output topic (read committed), checks every record against the
+ * contract, and accounts per generator run for what arrived, what is missing, what came twice or
+ * out of order, and how long it took end to end.
+ */
+@Injectable()
+export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('Verifier');
+  private readonly tracker = new RunTracker();
+  private readonly startedAt = new Date().toISOString();
+  private verified = 0;
+  private invalid = 0;
+  private untracked = 0;
+  private timer?: NodeJS.Timeout;
+  private readonly received: Counter;
+  private readonly invalidRecords: Counter<'reason'>;
+  private readonly latency: Histogram;
+
+  constructor(
+    @Inject(VERIFIER_ENV) private readonly env: VerifierEnv,
+    metrics: MetricsService,
+  ) {
+    this.received = metrics.counter({ name: 'records_verified_total', help: 'Valid records read from the output topic.' });
+    this.invalidRecords = metrics.counter({
+      name: 'records_invalid_total',
+      help: 'Records that break the TransformedWebLog contract, by reason (dead-lettered).',
+      labelNames: ['reason'],
+    });
+    this.latency = metrics.histogram({
+      name: 'end_to_end_latency_seconds',
+      help: 'From the generator producing a record to the verifier reading it.',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    });
+    const reports = () => this.tracker.reports();
+    const perRun = (name: string, help: string, pick: (r: RunReport) => number) =>
+      metrics.gauge({
+        name,
+        help,
+        labelNames: ['run'],
+        collect() {
+          for (const report of reports()) this.set({ run: report.runId }, pick(report));
+        },
+      });
+    perRun('run_expected_records', 'Highest sequence seen per run: the records the run has sent, at least.', (r) => r.expected);
+    perRun('run_unique_records', 'Distinct sequences seen per run.', (r) => r.unique);
+    perRun('run_missing_records', 'Sequences below the highest seen that never arrived, per run.', (r) => r.missing);
+    perRun('run_duplicate_records', 'Records of a run that arrived more than once.', (r) => r.duplicates);
+    perRun('run_out_of_order_records', 'Records that arrived after a later record of the same key, per run.', (r) => r.outOfOrder);
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.env.VERIFIER_PROGRESS_INTERVAL_MS > 0)
+      this.timer = setInterval(() => this.logger.log(this.progressLine()), this.env.VERIFIER_PROGRESS_INTERVAL_MS);
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  async verify(batch: KafkaBatch, ctx: KafkaBatchContext): Promise<void> {
+    const now = Date.now();
+    for (const message of batch.messages) {
+      const decoded = decode(TransformedWebLogContract, message.value, { maxBytes: this.env.VERIFIER_MAX_VALUE_BYTES });
+      if (!decoded.ok) {
+        this.invalid++;
+        this.invalidRecords.inc({ reason: decoded.reason });
+        await ctx.deadLetter(message, { reason: decoded.reason, detail: decoded.detail });
+        continue;
+      }
+      this.verified++;
+      this.received.inc();
+      const runId = headerText(message.headers, PipelineHeaders.runId);
+      const seq = headerNumber(message.headers, PipelineHeaders.sequence);
+      if (runId === undefined || seq === undefined || !Number.isInteger(seq) || seq < 1) {
+        this.untracked++;
+        continue;
+      }
+      const producedAt = headerNumber(message.headers, PipelineHeaders.producedAt);
+      const latencyMs = producedAt === undefined ? undefined : now - producedAt;
+      if (latencyMs !== undefined) this.latency.observe(latencyMs / 1000);
+      this.tracker.observe(runId, seq, message.key?.toString('utf8') ?? '', latencyMs);
+    }
+  }
+
+  report(): VerificationReport {
+    return {
+      startedAt: this.startedAt,
+      verified: this.verified,
+      invalid: this.invalid,
+      untracked: this.untracked,
+      runs: this.tracker.reports(),
+    };
+  }
+
+  /** One compact line: the total, then each run's missing, duplicates and latency. */
+  progressLine(): string {
+    const runs = this.tracker
+      .reports()
+      .map(
+        (r) =>
+          `run ${r.runId.slice(0, 8)}: ${r.unique}/${r.expected} missing ${r.missing} dup ${r.duplicates} ooo ${r.outOfOrder} p50 ${r.latencyMs.p50}ms p99 ${r.latencyMs.p99}ms`,
+      );
+    return [`verified ${this.verified} invalid ${this.invalid}`, ...runs].join(' | ');
+  }
+}

@@ -1,0 +1,4 @@
+export const VERIFIER_ENV = Symbol('VERIFIER_ENV');
+export const VERIFIER_PRODUCER = Symbol('VERIFIER_PRODUCER');
+export const VERIFIER_TRANSPORT = Symbol('VERIFIER_TRANSPORT');
+export const VERIFIER_STORE = Symbol('VERIFIER_STORE');
