@@ -266,8 +266,13 @@ export class ServiceProcess {
     readonly port: number,
     private readonly child: ChildProcess,
   ) {
-    child.stdout?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
-    child.stderr?.on('data', (chunk: Buffer) => this.output.push(chunk.toString('utf8')));
+    // The recent output only: a long-running process must not grow the parent's memory.
+    const keep = (chunk: Buffer) => {
+      this.output.push(chunk.toString('utf8'));
+      if (this.output.length > 1000) this.output.splice(0, this.output.length - 1000);
+    };
+    child.stdout?.on('data', keep);
+    child.stderr?.on('data', keep);
     this.exited = new Promise((resolve) =>
       child.once('exit', (code) => {
         this.exitCode = code;
@@ -276,13 +281,20 @@ export class ServiceProcess {
     );
   }
 
-  static async start(app: string, overrides: Record<string, string> = {}): Promise<ServiceProcess> {
-    const port = await freePort();
+  /** Starts an app's built entry point; on a free port unless `port` is given. */
+  static async start(app: string, overrides: Record<string, string> = {}, port?: number): Promise<ServiceProcess> {
+    const listenPort = port ?? (await freePort());
     const child = spawn(process.execPath, [serviceMain(app)], {
-      env: serviceEnvironment({ PORT: String(port), ...overrides }),
+      env: serviceEnvironment({ PORT: String(listenPort), ...overrides }),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new ServiceProcess(app, port, child);
+    return new ServiceProcess(app, listenPort, child);
+  }
+
+  /** Every chunk the process writes, as it comes (for a log file). */
+  onOutput(listener: (chunk: Buffer) => void): void {
+    this.child.stdout?.on('data', listener);
+    this.child.stderr?.on('data', listener);
   }
 
   get url(): string {

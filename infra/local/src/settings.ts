@@ -1,0 +1,64 @@
+import { existsSync, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+export type Log = (line: string) => void;
+
+export const defaultLog: Log = (line) => {
+  process.stderr.write(`[local-infra] ${line}\n`);
+};
+
+/**
+ * The only MinIO source the Go module proxy serves: the last community commit, after
+ * RELEASE.2025-10-15T17-29-55Z. Pinned here rather than read from the environment so
+ * every machine runs the same server.
+ */
+export const MINIO_MODULE = 'github.com/minio/minio';
+export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
+
+/** Kept outside the checkout: jars and the MinIO binary are large and shared by every clone. */
+export function cacheRoot(): string {
+  const explicit = process.env['WEBLOG_CACHE_DIR'];
+  if (explicit) return path.resolve(explicit);
+  const xdg = process.env['XDG_CACHE_HOME'];
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
+  return path.join(base, 'weblog-pipeline');
+}
+
+export function runsRoot(): string {
+  return path.join(cacheRoot(), 'runs');
+}
+
+export function keepRunDirs(): boolean {
+  return process.env['WEBLOG_KEEP_RUN_DIR'] === '1';
+}
+
+/**
+ * The Kafka resources (pom.xml, log4j2.properties) sit next to src/ in the package. Searching
+ * upwards keeps this working whether the code runs from src/ under Jest or from a compiled dist/.
+ */
+export function kafkaResourceDir(): string {
+  let dir = __dirname;
+  for (let depth = 0; depth < 4; depth += 1) {
+    const candidate = path.join(dir, 'kafka');
+    if (existsSync(path.join(candidate, 'pom.xml'))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new Error(`kafka/pom.xml not found above ${__dirname}: the local-infra package is incomplete`);
+}
+
+/** The pom's own default, so the version is written down in exactly one place. */
+export function kafkaVersion(): string {
+  const override = process.env['WEBLOG_KAFKA_VERSION'];
+  if (override) return override;
+  const pom = readFileSync(path.join(kafkaResourceDir(), 'pom.xml'), 'utf8');
+  const match = /<kafka\.version>([^<]+)<\/kafka\.version>/.exec(pom);
+  if (!match?.[1]) throw new Error('kafka/pom.xml declares no <kafka.version> property');
+  return match[1].trim();
+}
+
+export function envTimeout(name: string, fallbackMs: number): number {
+  const raw = process.env[name];
+  const parsed = raw ? Number(raw) : NaN;
+  return Number.isFinite(parsed) && parsed > 0 ? parsed : fallbackMs;
+}
