@@ -46,6 +46,16 @@ export default tseslint.config(
     },
   },
   {
+    // End-to-end tests may also drive the local infrastructure (stop S3, restart Kafka).
+    files: ['apps/*/e2e/**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        { allow: [], depConstraints: [{ sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:lib', 'type:tooling'] }] },
+      ],
+    },
+  },
+  {
     // Tests and tooling may print and may use Jest's loose matchers.
     files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'infra/**/*.ts', 'bench/**/*.ts'],
     rules: {

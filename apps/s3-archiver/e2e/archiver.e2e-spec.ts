@@ -1,6 +1,7 @@
 import { Admin, Kafka, Producer } from 'kafkajs';
 import {
   aTransformedWebLog,
+  caughtUp,
   eventually,
   isolatedTopics,
   metricValue,
@@ -50,7 +51,7 @@ describe('s3-archiver against real Kafka and S3', () => {
 
   const records = (count: number, prefix = 'r') =>
     Array.from({ length: count }, (_, i) => {
-      const value = aTransformedWebLog({ url: `/${prefix.toUpperCase()}/${i}` });
+      const value = aTransformedWebLog({ ip: `198.51.100.${i % 50}`, url: `/${prefix.toUpperCase()}/${i}` });
       return { key: value.ip, value, headers: { 'weblog-seq': String(i + 1) } };
     });
 
@@ -120,11 +121,7 @@ describe('s3-archiver against real Kafka and S3', () => {
       archiver = await startArchiver(env);
     }
     await producing;
-    await eventually(async () => {
-      const ends = await admin.fetchTopicOffsets(topics.output);
-      const committed = await Promise.all(ends.map((p) => groupCommitted(admin, groupId, topics.output, p.partition)));
-      return ends.every((p, i) => committed[i] === Number(p.high)) ? true : undefined;
-    }, 120000);
+    await eventually(() => caughtUp(admin, groupId, topics.output), 120000);
     const archive = await readArchive(store, topicsDir, topics.output);
     expect(
       differences(
@@ -151,11 +148,7 @@ describe('s3-archiver against real Kafka and S3', () => {
     );
     expect(await second.stop()).toBe(0);
     await producing;
-    await eventually(async () => {
-      const ends = await admin.fetchTopicOffsets(topics.output);
-      const committed = await Promise.all(ends.map((p) => groupCommitted(admin, groupId, topics.output, p.partition)));
-      return ends.every((p, i) => committed[i] === Number(p.high)) ? true : undefined;
-    }, 120000);
+    await eventually(() => caughtUp(admin, groupId, topics.output), 120000);
     const archive = await readArchive(store, topicsDir, topics.output);
     expect(
       differences(

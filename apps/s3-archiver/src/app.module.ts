@@ -1,16 +1,11 @@
-import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { Kafka } from 'kafkajs';
+import { DynamicModule, Module } from '@nestjs/common';
 import {
+  batchTransportProvider,
   createSafeProducer,
-  KAFKA_CLIENT,
-  KafkaBatchTransport,
   KafkaModule,
-  ManagedProducer,
   managedProducerProvider,
   ObservabilityModule,
   OutputTopic,
-  PIPELINE_TOPICS,
-  PipelineTopics,
 } from '@weblog/kafka-common';
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { ArchiverConsumer } from './archive/archiver.consumer';
@@ -32,28 +27,15 @@ export class AppModule {
         managedProducerProvider(ARCHIVER_PRODUCER, (kafka) => createSafeProducer(kafka)),
         ArchiverMetrics,
         ArchiverService,
-        {
-          provide: ARCHIVER_TRANSPORT,
-          inject: [KAFKA_CLIENT, PIPELINE_TOPICS, ARCHIVER_PRODUCER, ArchiverMetrics, ArchiverService],
-          useFactory: (
-            kafka: Kafka,
-            topics: PipelineTopics,
-            producer: ManagedProducer,
-            metrics: ArchiverMetrics,
-            archiver: ArchiverService,
-          ) =>
-            new KafkaBatchTransport({
-              kafka,
-              groupId: env.ARCHIVER_GROUP_ID,
-              consumerName: 's3-archiver',
-              subscriptions: [{ key: OutputTopic.key, topic: topics.output.name }],
-              deadLetter: { producer: producer.producer, topic: topics.deadLetter },
-              partitionsConsumedConcurrently: env.ARCHIVER_CONCURRENCY,
-              retry: { initialMs: 500, maxMs: 30000 },
-              observers: [metrics, archiver],
-              logger: new Logger(KafkaBatchTransport.name),
-            }),
-        },
+        batchTransportProvider(ARCHIVER_TRANSPORT, {
+          groupId: env.ARCHIVER_GROUP_ID,
+          consumerName: 's3-archiver',
+          subscribe: (topics) => [{ key: OutputTopic.key, topic: topics.output.name }],
+          deadLetterProducer: ARCHIVER_PRODUCER,
+          partitionsConsumedConcurrently: env.ARCHIVER_CONCURRENCY,
+          retry: { initialMs: 500, maxMs: 30000 },
+          observers: [ArchiverMetrics, ArchiverService],
+        }),
       ],
     };
   }

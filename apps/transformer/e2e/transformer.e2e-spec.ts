@@ -2,7 +2,7 @@ import { Admin, Kafka, Producer } from 'kafkajs';
 import { DeadLetterHeaders, decode, headerNumber, headerText, PipelineHeaders, TransformedWebLogContract } from '@weblog/kafka-common';
 import {
   badWebLogRecords,
-  committedOffsets,
+  caughtUp,
   consumeAll,
   consumeRecords,
   consumeUntil,
@@ -46,12 +46,6 @@ describe('transformer against real Kafka', () => {
     return service;
   }
 
-  async function inputCommitted(groupId: string, topic: string): Promise<true | undefined> {
-    const end = await admin.fetchTopicOffsets(topic);
-    const committed = await committedOffsets(admin, groupId, topic);
-    return end.every((p) => committed.get(p.partition) === Number(p.high)) ? true : undefined;
-  }
-
   it('upper-cases every record, keeps keys, headers and per-key order, and commits the end of the input', async () => {
     const topics = isolatedTopics('transformer');
     const groupId = uniqueName('transformer');
@@ -76,7 +70,7 @@ describe('transformer against real Kafka', () => {
       expect(seq).toBeGreaterThan(lastSeqByKey.get(key) ?? 0);
       lastSeqByKey.set(key, seq);
     }
-    await eventually(() => inputCommitted(groupId, topics.input));
+    await eventually(() => caughtUp(admin, groupId, topics.input));
   });
 
   it('dead-letters every kind of bad record with its reason while the good records around them flow', async () => {
@@ -107,7 +101,7 @@ describe('transformer against real Kafka', () => {
     }
     const output = await consumeRecords(kafka, topics.output, good.length);
     expect(output).toHaveLength(good.length);
-    await eventually(() => inputCommitted(groupId, topics.input));
+    await eventually(() => caughtUp(admin, groupId, topics.input));
   });
 
   it.each(['at-least-once', 'exactly-once'])(
@@ -123,7 +117,7 @@ describe('transformer against real Kafka', () => {
       await first.kill();
       await startTransformer(env);
       await producing;
-      await eventually(() => inputCommitted(groupId, topics.input), 120000);
+      await eventually(() => caughtUp(admin, groupId, topics.input), 120000);
       const expected = new Set(run.map((r) => r.value.event_id.toUpperCase()));
       const seen = new Map<string, number>();
       await consumeUntil(kafka, topics.output, ({ message }) => {

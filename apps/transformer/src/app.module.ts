@@ -1,16 +1,11 @@
-import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { Kafka } from 'kafkajs';
+import { DynamicModule, Module } from '@nestjs/common';
 import {
+  batchTransportProvider,
   createSafeProducer,
   InputTopic,
-  KAFKA_CLIENT,
-  KafkaBatchTransport,
   KafkaModule,
-  ManagedProducer,
   managedProducerProvider,
   ObservabilityModule,
-  PIPELINE_TOPICS,
-  PipelineTopics,
 } from '@weblog/kafka-common';
 import { TransformerConsumer } from './transform/transformer.consumer';
 import { TransformerMetrics } from './transform/transformer.metrics';
@@ -30,21 +25,14 @@ export class AppModule {
         managedProducerProvider(TRANSFORMER_PRODUCER, (kafka) => createSafeProducer(kafka)),
         TransformerMetrics,
         TransformerService,
-        {
-          provide: TRANSFORMER_TRANSPORT,
-          inject: [KAFKA_CLIENT, PIPELINE_TOPICS, TRANSFORMER_PRODUCER, TransformerMetrics],
-          useFactory: (kafka: Kafka, topics: PipelineTopics, producer: ManagedProducer, metrics: TransformerMetrics) =>
-            new KafkaBatchTransport({
-              kafka,
-              groupId: env.TRANSFORMER_GROUP_ID,
-              consumerName: 'transformer',
-              subscriptions: [{ key: InputTopic.key, topic: topics.input.name }],
-              deadLetter: { producer: producer.producer, topic: topics.deadLetter },
-              partitionsConsumedConcurrently: env.TRANSFORMER_CONCURRENCY,
-              observers: [metrics],
-              logger: new Logger(KafkaBatchTransport.name),
-            }),
-        },
+        batchTransportProvider(TRANSFORMER_TRANSPORT, {
+          groupId: env.TRANSFORMER_GROUP_ID,
+          consumerName: 'transformer',
+          subscribe: (topics) => [{ key: InputTopic.key, topic: topics.input.name }],
+          deadLetterProducer: TRANSFORMER_PRODUCER,
+          partitionsConsumedConcurrently: env.TRANSFORMER_CONCURRENCY,
+          observers: [TransformerMetrics],
+        }),
       ],
     };
   }

@@ -1,16 +1,11 @@
-import { DynamicModule, Logger, Module } from '@nestjs/common';
-import { Kafka } from 'kafkajs';
+import { DynamicModule, Module } from '@nestjs/common';
 import {
+  batchTransportProvider,
   createSafeProducer,
-  KAFKA_CLIENT,
-  KafkaBatchTransport,
   KafkaModule,
-  ManagedProducer,
   managedProducerProvider,
   ObservabilityModule,
   OutputTopic,
-  PIPELINE_TOPICS,
-  PipelineTopics,
 } from '@weblog/kafka-common';
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { AuditService } from './audit/audit.service';
@@ -33,20 +28,13 @@ export class AppModule {
         managedProducerProvider(VERIFIER_PRODUCER, (kafka) => createSafeProducer(kafka)),
         AuditService,
         VerifierService,
-        {
-          provide: VERIFIER_TRANSPORT,
-          inject: [KAFKA_CLIENT, PIPELINE_TOPICS, VERIFIER_PRODUCER],
-          useFactory: (kafka: Kafka, topics: PipelineTopics, producer: ManagedProducer) =>
-            new KafkaBatchTransport({
-              kafka,
-              groupId: env.VERIFIER_GROUP_ID,
-              consumerName: 'verifier',
-              subscriptions: [{ key: OutputTopic.key, topic: topics.output.name }],
-              deadLetter: { producer: producer.producer, topic: topics.deadLetter },
-              readCommitted: true,
-              logger: new Logger(KafkaBatchTransport.name),
-            }),
-        },
+        batchTransportProvider(VERIFIER_TRANSPORT, {
+          groupId: env.VERIFIER_GROUP_ID,
+          consumerName: 'verifier',
+          subscribe: (topics) => [{ key: OutputTopic.key, topic: topics.output.name }],
+          deadLetterProducer: VERIFIER_PRODUCER,
+          readCommitted: true,
+        }),
       ],
     };
   }

@@ -1,29 +1,11 @@
-import { isolatedTopics, runServiceToExit, serviceEnvironment, ServiceProcess } from '@weblog/kafka-common/testing';
+import { checkConfigRejected, checkStartsAndStops, INVALID_STARTUP_ENV } from '@weblog/kafka-common/testing';
 
 describe('weblog-generator start-up', () => {
-  it.each([
-    ['KAFKA_BROKERS', { KAFKA_BROKERS: 'no-port-here' }],
-    ['KAFKA_BROKERS', { KAFKA_BROKERS: '' }],
-    ['PORT', { PORT: 'eighty' }],
-    ['PORT', { PORT: '70000' }],
-  ])('stops with one line naming %s and a non-zero exit when it is invalid', (variable, overrides) => {
-    const result = runServiceToExit('weblog-generator', serviceEnvironment(overrides));
-    const lines = result.stderr.trim().split('\n');
-    expect(result.status).toBe(1);
-    expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^Invalid configuration: ${variable} `));
+  it.each(INVALID_STARTUP_ENV)('stops with one line naming %s and exit 1 when it is invalid', (variable, overrides) => {
+    expect(() => checkConfigRejected('weblog-generator', variable, overrides)).not.toThrow();
   });
 
-  it('becomes ready against real Kafka, serves metrics, and exits cleanly on SIGTERM', async () => {
-    const service = await ServiceProcess.start('weblog-generator', isolatedTopics('weblog-generator-startup').env);
-    try {
-      await service.ready();
-      expect((await service.get('/health/live')).status).toBe(200);
-      const metrics = await service.get('/metrics');
-      expect(metrics.status).toBe(200);
-      expect(metrics.text).toContain('process_cpu_user_seconds_total{service="generator"}');
-    } finally {
-      expect(await service.stop()).toBe(0);
-    }
+  it('becomes ready against real Kafka, serves metrics, and exits 0 on SIGTERM', async () => {
+    await expect(checkStartsAndStops('weblog-generator', 'generator')).resolves.toBeUndefined();
   });
 });

@@ -23,15 +23,19 @@ function run(command, args) {
   }
 }
 
-/** npm packages, installed again whenever package-lock.json changed since the last install. */
+const lockDigest = () => createHash('sha256').update(readFileSync(path.join(root, 'package-lock.json'))).digest('hex');
+
+/**
+ * npm packages at the versions package-lock.json pins, installed again whenever the lock changed.
+ * `npm install` rather than `npm ci`: npm leaves other platforms' optional binaries (SWC's) out of
+ * the lock it writes, and `npm ci` then refuses that lock as out of sync (npm/cli#4828).
+ */
 function ensureDependencies() {
-  const lock = readFileSync(path.join(root, 'package-lock.json'));
-  const digest = createHash('sha256').update(lock).digest('hex');
   const stamp = path.join(root, 'node_modules', '.weblog-lock-digest');
-  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === digest) return;
-  step('installing npm packages (npm ci)');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
-  writeFileSync(stamp, digest);
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === lockDigest()) return;
+  step('installing npm packages');
+  run('npm', ['install', '--no-audit', '--no-fund']);
+  writeFileSync(stamp, lockDigest());
 }
 
 function build() {

@@ -4,6 +4,7 @@
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { AuditReport, RunReport, VerificationReport } from '@weblog/kafka-common';
 import { eventually, metricValue, ServiceProcess } from '@weblog/kafka-common/testing';
 import { startLocalInfra } from './index';
 
@@ -12,21 +13,6 @@ const USAGE = `usage: npm start -- [--rate N] [--count N] [--duration SECONDS] [
   --count      stop after this many records (default: no limit)
   --duration   stop after this many seconds (default: until Ctrl-C)
   --mode       transformer delivery mode (default at-least-once)`;
-
-interface RunReport {
-  runId: string;
-  expected: number;
-  unique: number;
-  missing: number;
-  duplicates: number;
-  outOfOrder: number;
-  latencyMs: { p50: number; p99: number };
-}
-interface VerificationReport {
-  verified: number;
-  invalid: number;
-  runs: RunReport[];
-}
 
 const PORTS = { 'weblog-generator': 3001, transformer: 3002, 's3-archiver': 3003, verifier: 3004 } as const;
 type App = keyof typeof PORTS;
@@ -50,7 +36,8 @@ async function main(): Promise<number> {
     say(USAGE);
     return 0;
   }
-  if (!['at-least-once', 'exactly-once'].includes(values.mode)) throw new Error(`--mode must be at-least-once or exactly-once, got ${values.mode}`);
+  if (!['at-least-once', 'exactly-once'].includes(values.mode))
+    throw new Error(`--mode must be at-least-once or exactly-once, got ${values.mode}`);
 
   const infra = await startLocalInfra({ buckets: ['weblog-archive'], log: (line) => say(`  ${line}`) });
   say(`Kafka  ${infra.kafkaBrokers.join(',')}${infra.launched.kafka ? ' (launched here)' : ''}`);
@@ -85,23 +72,35 @@ async function main(): Promise<number> {
       ...(values.seed ? { GENERATOR_SEED: values.seed } : {}),
     });
     await generator.ready(120000);
-    for (const [app, service] of services) say(`${app.padEnd(17)} ${service.url}  (/metrics, /health/ready${app === 'verifier' ? ', /report' : ''})`);
+    for (const [app, service] of services)
+      say(`${app.padEnd(17)} ${service.url}  (/metrics, /health/ready${app === 'verifier' ? ', /report' : ''})`);
     say(`service logs in ${logDir}`);
-    say(`mode ${values.mode}, ${values.rate === '0' ? 'max' : values.rate} records/s${values.count !== '0' ? `, ${values.count} records` : ''}; Ctrl-C stops and prints the final report\n`);
+    say(
+      `mode ${values.mode}, ${values.rate === '0' ? 'max' : values.rate} records/s${values.count !== '0' ? `, ${values.count} records` : ''}; Ctrl-C stops and prints the final report\n`,
+    );
 
     const view = setInterval(() => {
       void liveLine(services).then((line) => {
         if (!stopping) say(line);
       });
     }, 2000);
-    const duration = values.duration ? new Promise<void>((resolve) => setTimeout(resolve, Number(values.duration) * 1000)) : new Promise<void>(() => undefined);
+    const duration = values.duration
+      ? new Promise<void>((resolve) => setTimeout(resolve, Number(values.duration) * 1000))
+      : new Promise<void>(() => undefined);
     await Promise.race([stopSignal, duration, generator.waitForExit(365 * 24 * 3600 * 1000)]);
     stopping = true;
     clearInterval(view);
 
     say('\nstopping: generator first, then the pipeline drains');
     await generator.stop();
-    const acknowledged = Number(/(\d+) records acknowledged/.exec(generator.logs.split('\n').reverse().find((l) => l.includes('records acknowledged')) ?? '')?.[1] ?? 0);
+    const acknowledged = Number(
+      /(\d+) records acknowledged/.exec(
+        generator.logs
+          .split('\n')
+          .reverse()
+          .find((l) => l.includes('records acknowledged')) ?? '',
+      )?.[1] ?? 0,
+    );
     const verifier = services.get('verifier') as ServiceProcess;
     await eventually(
       async () => {
@@ -115,22 +114,19 @@ async function main(): Promise<number> {
     await services.get('transformer')?.stop();
     say('flushing the archiver');
     await services.get('s3-archiver')?.stop();
-    const audit = (await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).json()) as {
-      ok: boolean;
-      topicRecords: number;
-      archivedRecords: number;
-      missingInS3: number;
-      duplicatedInS3: number;
-      unexpectedInS3: number;
-    };
+    const audit = (await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).json()) as AuditReport;
     const report = JSON.parse((await verifier.get('/report')).text) as VerificationReport;
     await verifier.stop();
     say('\nfinal report');
     say(`  generator acknowledged ${acknowledged}; verifier verified ${report.verified}, invalid ${report.invalid}`);
     for (const run of report.runs) {
-      say(`  run ${run.runId}: expected ${run.expected}, unique ${run.unique}, missing ${run.missing}, duplicates ${run.duplicates}, out of order ${run.outOfOrder}, latency p50 ${run.latencyMs.p50} ms p99 ${run.latencyMs.p99} ms`);
+      say(
+        `  run ${run.runId}: expected ${run.expected}, unique ${run.unique}, missing ${run.missing}, duplicates ${run.duplicates}, out of order ${run.outOfOrder}, latency p50 ${run.latencyMs.p50} ms p99 ${run.latencyMs.p99} ms`,
+      );
     }
-    say(`  S3 audit: ${audit.ok ? 'PASS' : 'FAIL'} — ${audit.archivedRecords} archived of ${audit.topicRecords} in the topic; missing ${audit.missingInS3}, duplicated ${audit.duplicatedInS3}, unexpected ${audit.unexpectedInS3}`);
+    say(
+      `  S3 audit: ${audit.ok ? 'PASS' : 'FAIL'} — ${audit.archivedRecords} archived of ${audit.topicRecords} in the topic; missing ${audit.missingInS3}, duplicated ${audit.duplicatedInS3}, unexpected ${audit.unexpectedInS3}`,
+    );
     const missing = report.runs.reduce((sum, r) => sum + r.missing, 0);
     return missing === 0 && audit.ok ? 0 : 1;
   } finally {
@@ -141,7 +137,13 @@ async function main(): Promise<number> {
 }
 
 async function liveLine(services: Map<App, ServiceProcess>): Promise<string> {
-  const scrape = async (app: App) => (await services.get(app)?.get('/metrics').catch(() => undefined))?.text ?? '';
+  const scrape = async (app: App) =>
+    (
+      await services
+        .get(app)
+        ?.get('/metrics')
+        .catch(() => undefined)
+    )?.text ?? '';
   const [generator, transformer, archiver] = await Promise.all([scrape('weblog-generator'), scrape('transformer'), scrape('s3-archiver')]);
   const report = await services
     .get('verifier')

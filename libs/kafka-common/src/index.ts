@@ -21,3 +21,5 @@ export * from './lib/transport/kafka-batch.context';
 export * from './lib/transport/kafka-batch.transport';
 export * from './lib/bootstrap/start-service';
 export * from './lib/kafka/topic-reader';
+export * from './lib/transport/batch-transport.provider';
+export * from './lib/contracts/verification-report';

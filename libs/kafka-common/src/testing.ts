@@ -96,7 +96,8 @@ export function uniqueName(prefix: string): string {
 /** A kafkajs client for tests, from the environment the launcher exported. */
 export function testKafka(clientId = 'test'): Kafka {
   const brokers = brokerList.parse(process.env['KAFKA_BROKERS']);
-  return new Kafka({ clientId, brokers, logLevel: logLevel.ERROR });
+  // kafkajs logs retriable broker states (a coordinator still loading) as errors; tests judge by outcome.
+  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
 }
 
 export async function createTestTopics(admin: Admin, names: string[], partitions = 3): Promise<void> {
@@ -198,6 +199,13 @@ export async function consumeRecords(kafka: Kafka, topic: string, count: number,
   return consumeUntil(kafka, topic, (_record, all) => all.length >= count, options);
 }
 
+/** True once a group has committed the end of every partition (an empty partition needs no commit). */
+export async function caughtUp(admin: Admin, groupId: string, topic: string): Promise<true | undefined> {
+  const ends = await admin.fetchTopicOffsets(topic);
+  const committed = await committedOffsets(admin, groupId, topic);
+  return ends.every((p) => Math.max(committed.get(p.partition) ?? -1, 0) === Number(p.high)) ? true : undefined;
+}
+
 /** The committed offset of every partition of a topic for a group, as numbers. */
 export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Map<number, number>> {
   const [result] = await admin.fetchOffsets({ groupId, topics: [topic] });
@@ -208,8 +216,8 @@ export async function committedOffsets(admin: Admin, groupId: string, topic: str
 const repositoryRoot = path.resolve(__dirname, '../../..');
 
 /** The built entry point of an app (`npm test` builds before the e2e run). */
-export function serviceMain(app: string): string {
-  return path.join(repositoryRoot, 'apps', app, 'dist', 'main.js');
+export function serviceMain(app: string, script = 'main.js'): string {
+  return path.join(repositoryRoot, 'apps', app, 'dist', script);
 }
 
 /** Environment for a service under test: the launcher's Kafka and S3, nothing else of the parent. */
@@ -241,6 +249,31 @@ export function runServiceToExit(
 ): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, [serviceMain(app)], { env, encoding: 'utf8', timeout: timeoutMs });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs one of an app's commands (for example the archiver's `replay.js`) to completion. */
+export function runCommand(
+  app: string,
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  timeoutMs = 120000,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [serviceMain(app, script), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} did not finish within ${timeoutMs} ms:\n${stderr.slice(-2000)}`));
+    }, timeoutMs);
+    child.once('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
 }
 
 /** A free TCP port on loopback. */
@@ -391,7 +424,8 @@ export function webLogRun(
   runId = 'test-run',
 ): { key: string; value: WebLog; headers: Record<string, string> }[] {
   return Array.from({ length: count }, (_, i) => {
-    const ip = `198.51.100.${i % clients}`;
+    const client = i % clients;
+    const ip = `198.51.${100 + Math.floor(client / 250)}.${client % 250}`;
     return {
       key: ip,
       value: aWebLog({ ip, url: `/products/${1000 + (i % 97)}?page=${i % 7}` }),
@@ -425,4 +459,44 @@ export async function produceJson(
       })),
     });
   }
+}
+
+/** Invalid values every service must refuse at start-up, with the variable they name. */
+export const INVALID_STARTUP_ENV: readonly [string, Record<string, string>][] = [
+  ['KAFKA_BROKERS', { KAFKA_BROKERS: 'no-port-here' }],
+  ['KAFKA_BROKERS', { KAFKA_BROKERS: '' }],
+  ['PORT', { PORT: 'eighty' }],
+  ['PORT', { PORT: '70000' }],
+];
+
+/** Starts an app with a bad variable: it must exit 1 with exactly one line naming the variable. */
+export function checkConfigRejected(app: string, variable: string, overrides: Record<string, string>): void {
+  const result = runServiceToExit(app, serviceEnvironment(overrides));
+  const lines = result.stderr.trim().split('\n');
+  if (result.status !== 1 || lines.length !== 1 || !lines[0]?.startsWith(`Invalid configuration: ${variable} `)) {
+    throw new Error(`${app} with bad ${variable}: exit ${String(result.status)}, stderr:\n${result.stderr}`);
+  }
+}
+
+/**
+ * Starts an app against the launched Kafka (and S3): it must become ready, answer liveness, serve
+ * its default metrics labelled with its service name, and exit 0 on SIGTERM.
+ */
+export async function checkStartsAndStops(app: string, service: string): Promise<void> {
+  const process = await ServiceProcess.start(app, isolatedTopics(`${app}-startup`).env);
+  let failure: Error | undefined;
+  try {
+    await process.ready();
+    const live = await process.get('/health/live');
+    const metrics = await process.get('/metrics');
+    if (live.status !== 200) failure = new Error(`${app} /health/live answered ${live.status}`);
+    else if (metrics.status !== 200 || !metrics.text.includes(`process_cpu_user_seconds_total{service="${service}"}`)) {
+      failure = new Error(`${app} /metrics lacks its labelled default metrics:\n${metrics.text.slice(0, 500)}`);
+    }
+  } catch (error) {
+    failure = error instanceof Error ? error : new Error(String(error));
+  }
+  const code = await process.stop();
+  if (failure) throw failure;
+  if (code !== 0) throw new Error(`${app} exited ${String(code)} on SIGTERM:\n${process.logs.slice(-2000)}`);
 }

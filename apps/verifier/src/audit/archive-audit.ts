@@ -1,23 +1,6 @@
 import { KafkaMessage } from 'kafkajs';
-import { decode, TransformedWebLogContract } from '@weblog/kafka-common';
+import { AuditReport, decode, TransformedWebLogContract } from '@weblog/kafka-common';
 import { RestoredRecord } from '@weblog/s3-archive';
-
-export interface AuditReport {
-  readonly ok: boolean;
-  readonly topicRecords: number;
-  readonly archivedRecords: number;
-  /** In the topic, not in S3. */
-  readonly missingInS3: number;
-  /** In S3 more than once. */
-  readonly duplicatedInS3: number;
-  /** In S3, not in the topic. */
-  readonly unexpectedInS3: number;
-  /** Valid records in the topic only count; invalid ones were dead-lettered, not archived. */
-  readonly invalidInTopic: number;
-  readonly problems: number;
-  /** Up to 50 event ids of each kind of difference. */
-  readonly examples: { missing: string[]; duplicated: string[]; unexpected: string[] };
-}
 
 const EXAMPLES = 50;
 

@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
-import { KAFKA_CLIENT, PIPELINE_TOPICS, PipelineTopics, ReadinessRegistry, readTopicToEnd } from '@weblog/kafka-common';
+import { AuditReport, KAFKA_CLIENT, PIPELINE_TOPICS, PipelineTopics, ReadinessRegistry, readTopicToEnd } from '@weblog/kafka-common';
 import { ArchiveStore, listArchive, readArchiveObject } from '@weblog/s3-archive';
 import { VerifierEnv } from '../verifier.env';
 import { VERIFIER_ENV, VERIFIER_STORE } from '../verifier.tokens';
-import { ArchiveAudit, AuditReport } from './archive-audit';
+import { ArchiveAudit } from './archive-audit';
 
 /** Lists the archive and reads the output topic to its end, then compares them record by record. */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
-import { AuditReport } from '../audit/archive-audit';
+import { AuditReport, VerificationReport } from '@weblog/kafka-common';
 import { AuditService } from '../audit/audit.service';
-import { VerificationReport, VerifierService } from './verifier.service';
+import { VerifierService } from './verifier.service';
 
 @Controller()
 export class ReportController {

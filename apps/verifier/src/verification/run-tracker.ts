@@ -1,18 +1,6 @@
+import { RunReport } from '@weblog/kafka-common';
 import { LatencyHistogram } from './latency-histogram';
 import { SequenceRanges } from './sequence-ranges';
-
-export interface RunReport {
-  readonly runId: string;
-  /** The highest sequence seen: what the generator had sent by then, at least. */
-  readonly expected: number;
-  readonly received: number;
-  readonly unique: number;
-  readonly missing: number;
-  readonly missingRanges: [number, number][];
-  readonly duplicates: number;
-  readonly outOfOrder: number;
-  readonly latencyMs: { readonly count: number; readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
-}
 
 /** Keys whose last sequence is remembered, per run: enough for every client of a busy site. */
 const MAX_TRACKED_KEYS = 100_000;

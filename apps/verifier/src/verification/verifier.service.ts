@@ -7,21 +7,14 @@ import {
   KafkaBatchContext,
   MetricsService,
   PipelineHeaders,
+  RunReport,
   TransformedWebLogContract,
+  VerificationReport,
 } from '@weblog/kafka-common';
 import { Counter, Histogram } from 'prom-client';
 import { VerifierEnv } from '../verifier.env';
 import { VERIFIER_ENV } from '../verifier.tokens';
-import { RunReport, RunTracker } from './run-tracker';
-
-export interface VerificationReport {
-  readonly startedAt: string;
-  readonly verified: number;
-  readonly invalid: number;
-  /** Valid records without run and sequence headers: checked, but not countable per run. */
-  readonly untracked: number;
-  readonly runs: RunReport[];
-}
+import { RunTracker } from './run-tracker';
 
 /**
  * The last consumer: reads the output topic (read committed), checks every record against the
