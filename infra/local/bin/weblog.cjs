@@ -4,7 +4,8 @@
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
-const { existsSync, readFileSync, writeFileSync } = require('node:fs');
+const { existsSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
+const { tmpdir } = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '../../..');
@@ -14,16 +15,28 @@ function step(title) {
   process.stdout.write(`\n==> ${title}\n`);
 }
 
-function run(command, args) {
+function run(command, args, { exitOnFailure = true } = {}) {
   const result = spawnSync(command, args, { cwd: root, env, stdio: 'inherit' });
   if (result.error) throw result.error;
-  if (result.status !== 0) {
+  if (result.status !== 0 && exitOnFailure) {
     process.stderr.write(`${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})\n`);
     process.exit(result.status ?? 1);
   }
+  return result.status === 0;
 }
 
-const lockDigest = () => createHash('sha256').update(readFileSync(path.join(root, 'package-lock.json'))).digest('hex');
+/** Runs a Jest configuration and reads back how many tests passed and failed. */
+function jest(config) {
+  const report = path.join(mkdtempSync(path.join(tmpdir(), 'weblog-jest-')), 'report.json');
+  const ok = run('npx', ['jest', '--config', config, '--ci', '--json', `--outputFile=${report}`], { exitOnFailure: false });
+  const counts = existsSync(report) ? JSON.parse(readFileSync(report, 'utf8')) : { numPassedTests: 0, numFailedTests: 1 };
+  return { ok, passed: counts.numPassedTests, failed: counts.numFailedTests + (ok ? 0 : counts.numFailedTests === 0 ? 1 : 0) };
+}
+
+const lockDigest = () =>
+  createHash('sha256')
+    .update(readFileSync(path.join(root, 'package-lock.json')))
+    .digest('hex');
 
 /**
  * npm packages at the versions package-lock.json pins, installed again whenever the lock changed.
@@ -56,11 +69,14 @@ const commands = {
     step('type check (sources and tests)');
     run('npx', ['tsc', '-p', 'tsconfig.json']);
     step('unit tests');
-    run('npx', ['jest', '--config', 'jest.config.js', '--ci']);
+    const unit = jest('jest.config.js');
     build();
     prepareInfrastructure();
     step('end-to-end tests against real Kafka and S3');
-    run('npx', ['jest', '--config', 'jest.e2e.config.js', '--ci']);
+    const e2e = jest('jest.e2e.config.js');
+    // One plain closing line over both runs, for whoever reads only the end of the log.
+    process.stdout.write(`\ntests: ${unit.passed + e2e.passed} passed, ${unit.failed + e2e.failed} failed\n`);
+    if (!unit.ok || !e2e.ok) process.exit(1);
   },
   start() {
     ensureDependencies();

@@ -1,4 +1,4 @@
-import { CompressionTypes, Kafka, Message, Producer, ProducerConfig, RecordMetadata, Transaction } from 'kafkajs';
+import { CompressionTypes, Kafka, Message, Partitioners, Producer, ProducerConfig, RecordMetadata, Transaction } from 'kafkajs';
 import { encode } from '../codec/codec';
 import { RecordHeaders } from '../contracts/headers';
 import { RawTopicRef, TopicRef } from '../contracts/topics';
@@ -11,13 +11,25 @@ export interface OutgoingRecord<T> {
   readonly partition?: number;
 }
 
-/** Idempotent, acks=all: a send resolves only once every in-sync replica has the record. */
+/**
+ * Idempotent, acks=all: a send resolves only once every in-sync replica has the record. Retries
+ * stay at kafkajs' default for idempotent producers (unbounded), since bounding them can break the
+ * idempotence guarantee; the service's shutdown grace period bounds a stuck send instead. The
+ * Java client's partitioner, so a key lands on the same partition whichever client wrote it.
+ */
 export const SAFE_PRODUCER_CONFIG: ProducerConfig = {
   idempotent: true,
   maxInFlightRequests: 5,
   allowAutoTopicCreation: false,
-  retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 5000 },
+  createPartitioner: Partitioners.DefaultPartitioner,
 };
+
+/**
+ * Records per produce request are capped by size: a consumed batch of up to 1 MiB grows a little
+ * when transformed (upper-casing, one more header) and must stay under the broker's 1 MiB
+ * `message.max.bytes` per partition batch.
+ */
+export const MAX_SEND_BYTES = 512 * 1024;
 
 export function createSafeProducer(kafka: Kafka, extra: ProducerConfig = {}): Producer {
   return kafka.producer({ ...SAFE_PRODUCER_CONFIG, ...extra });
@@ -46,12 +58,45 @@ export async function sendRecords<T>(
   records: readonly OutgoingRecord<T>[],
   compression: CompressionTypes = CompressionTypes.None,
 ): Promise<RecordMetadata[]> {
-  if (records.length === 0) return [];
-  return sender.send({ topic: topic.name, acks: -1, compression, messages: encodeRecords(topic, records) });
+  return sendInChunks(sender, topic.name, encodeRecords(topic, records), compression);
+}
+
+function messageBytes(message: Message): number {
+  let bytes =
+    64 + (message.value?.length ?? 0) + (typeof message.key === 'string' ? Buffer.byteLength(message.key) : (message.key?.length ?? 0));
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes += name.length + (typeof value === 'string' ? Buffer.byteLength(value) : Buffer.isBuffer(value) ? value.length : 64);
+  }
+  return bytes;
+}
+
+/** Sends in order, in requests of at most MAX_SEND_BYTES, each acknowledged before the next. */
+async function sendInChunks(
+  sender: Producer | Transaction,
+  topic: string,
+  messages: Message[],
+  compression: CompressionTypes = CompressionTypes.None,
+): Promise<RecordMetadata[]> {
+  const results: RecordMetadata[] = [];
+  let chunk: Message[] = [];
+  let bytes = 0;
+  const flush = async () => {
+    if (chunk.length === 0) return;
+    results.push(...(await sender.send({ topic, acks: -1, compression, messages: chunk })));
+    chunk = [];
+    bytes = 0;
+  };
+  for (const message of messages) {
+    const size = messageBytes(message);
+    if (bytes + size > MAX_SEND_BYTES) await flush();
+    chunk.push(message);
+    bytes += size;
+  }
+  await flush();
+  return results;
 }
 
 /** Sends bytes as they are: only for dead letters, which must keep the original value. */
 export async function sendRaw(sender: Producer | Transaction, topic: RawTopicRef, messages: Message[]): Promise<RecordMetadata[]> {
-  if (messages.length === 0) return [];
-  return sender.send({ topic: topic.name, acks: -1, messages });
+  return sendInChunks(sender, topic.name, messages);
 }

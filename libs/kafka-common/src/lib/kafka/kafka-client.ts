@@ -21,10 +21,10 @@ export function kafkaLogCreator(logger: LoggerService) {
       const { message, timestamp: _timestamp, logger: _logger, ...extra } = log;
       const details = Object.keys(extra).length > 0 ? ` ${JSON.stringify(extra)}` : '';
       const line = `[${namespace}] ${String(message)}${details}`;
-      if (level === logLevel.ERROR || level === logLevel.NOTHING) logger.error(line, 'kafkajs');
-      else if (level === logLevel.WARN) logger.warn(line, 'kafkajs');
-      else if (level === logLevel.INFO) logger.log(line, 'kafkajs');
-      else logger.debug?.(line, 'kafkajs');
+      if (level === logLevel.ERROR || level === logLevel.NOTHING) logger.error(line);
+      else if (level === logLevel.WARN) logger.warn(line);
+      else if (level === logLevel.INFO) logger.log(line);
+      else logger.debug?.(line);
     };
 }
 
