@@ -94,6 +94,8 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
         await this.flushFull(state);
         if (this.bufferedBytes() > this.env.ARCHIVER_MAX_BUFFER_BYTES) await this.flushAll(state, 'memory');
       }
+      // Transaction markers after the last record take offsets too; they need no archiving.
+      state.buffer.skip(BigInt(batch.lastOffset));
       await this.commit(state);
       return BatchOutcomes.committedByHandler;
     });
@@ -209,6 +211,22 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
           this.logger.warn(`could not write revoked ${id}; its new owner will: ${error instanceof Error ? error.message : String(error)}`),
         );
     }
+  }
+
+  /** Offsets that held only transaction markers are handled: commit past them once the buffer allows. */
+  markersPassed(topic: string, partition: number, nextOffset: string): void {
+    const state = this.partitions.get(`${topic}/${partition}`);
+    if (!state) return;
+    state.queue
+      .run(async () => {
+        state.buffer.skip(BigInt(nextOffset) - 1n);
+        await this.commit(state);
+      })
+      .catch((error: unknown) =>
+        this.logger.warn(
+          `could not commit past transaction markers of ${topic}/${partition}: ${error instanceof Error ? error.message : String(error)}`,
+        ),
+      );
   }
 
   /** SIGTERM: take no new batches; write every buffer and commit while the consumer is still in the group. */

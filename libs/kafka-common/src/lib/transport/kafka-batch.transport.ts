@@ -24,6 +24,11 @@ export interface TransportObserver {
   commitRefused?(topic: string, partition: number): void;
   deadLettered?(topic: string, reason: string): void;
   assignmentChanged?(assigned: ReadonlyMap<string, readonly number[]>): void;
+  /**
+   * Records up to `nextOffset` held only transaction markers, which never reach a handler. For
+   * handlers that commit themselves: everything before `nextOffset` that they have seen is done.
+   */
+  markersPassed?(topic: string, partition: number, nextOffset: string): void;
 }
 
 export interface KafkaBatchTransportOptions {
@@ -56,6 +61,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly assigned = new Map<string, Set<number>>();
   private generation = 0;
   private readonly failures = new Map<string, number>();
+  /** Per partition: the highest offset committed in this generation, and who commits it. */
+  private readonly commits = new Map<string, { generation: number; offset: bigint; chain: Promise<unknown> }>();
+  private readonly handlerCommits = new Set<string>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly log: LoggerService;
   private closing = false;
@@ -80,7 +88,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       groupId,
       readUncommitted: !(this.options.readCommitted ?? true),
       allowAutoTopicCreation: false,
-      sessionTimeout: 30000,
+      // A crashed member holds its partitions until the session times out: keep that short.
+      sessionTimeout: 10000,
       rebalanceTimeout: 60000,
       heartbeatInterval: 3000,
       maxBytesPerPartition: 1048576,
@@ -102,6 +111,16 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         this.assigned.set(topic, new Set(partitions));
       }
       this.notify((o) => o.assignmentChanged?.(this.assignment()));
+    });
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      // kafkajs resolves batches that held only transaction markers without calling eachBatch;
+      // everything before them was processed already (a partition's batches run in order and an
+      // unresolved batch is fetched again first), so their end can be committed too.
+      if (payload.batchSize !== 0) return;
+      const { topic, partition } = payload;
+      const nextOffset = (BigInt(payload.lastOffset) + 1n).toString();
+      if (this.handlerCommits.has(`${topic}/${partition}`)) this.notify((o) => o.markersPassed?.(topic, partition, nextOffset));
+      else void this.committer(topic, partition, this.generation)(nextOffset).catch(() => undefined);
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`, undefined, KafkaBatchTransport.name);
@@ -173,7 +192,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const last = batch.messages[batch.messages.length - 1];
     if (last) payload.resolveOffset(last.offset);
     const commit = outcome?.commit ?? 'batch';
-    if (commit === 'by-handler') return;
+    if (commit === 'by-handler') {
+      this.handlerCommits.add(`${topic}/${partition}`);
+      return;
+    }
+    this.handlerCommits.delete(`${topic}/${partition}`);
     const nextOffset = outcome?.commit === 'up-to' ? outcome.nextOffset : (BigInt(data.lastOffset) + 1n).toString();
     if (payload.isStale()) {
       this.notify((o) => o.commitRefused?.(topic, partition));
@@ -182,15 +205,33 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     await this.committer(topic, partition, generation)(nextOffset);
   }
 
+  /**
+   * Commits for one partition run one after another and only ever move forward within a
+   * generation, so a commit that finishes late can never move the group's offset back.
+   */
   private committer(topic: string, partition: number, generation: number): PartitionCommitter {
-    return async (nextOffset: string) => {
-      if (!this.consumer || !this.owns(topic, partition, generation)) {
-        this.notify((o) => o.commitRefused?.(topic, partition));
-        return false;
+    return (nextOffset: string) => {
+      const key = `${topic}/${partition}`;
+      let state = this.commits.get(key);
+      if (!state || state.generation !== generation) {
+        state = { generation, offset: -1n, chain: Promise.resolve() };
+        this.commits.set(key, state);
       }
-      await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
-      this.notify((o) => o.committed?.(topic, partition, nextOffset));
-      return true;
+      const current = state;
+      const attempt = current.chain.then(async () => {
+        if (!this.consumer || !this.owns(topic, partition, generation)) {
+          this.notify((o) => o.commitRefused?.(topic, partition));
+          return false;
+        }
+        const offset = BigInt(nextOffset);
+        if (offset <= current.offset) return true;
+        await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+        current.offset = offset;
+        this.notify((o) => o.committed?.(topic, partition, nextOffset));
+        return true;
+      });
+      current.chain = attempt.catch(() => undefined);
+      return attempt;
     };
   }
 
