@@ -71,7 +71,7 @@ async function main(): Promise<void> {
             ARCHIVER_TOPICS_DIR: id,
             S3_BUCKET: 'weblog-archive',
           };
-    const measured = target === 'transformer' ? topics.input : (topics.env['KAFKA_TOPIC_OUTPUT'] as string);
+    const measured = target === 'transformer' ? topics.input : (topics.env['KAFKA_TOPIC_OUTPUT']);
     const kafka = testKafka('bench');
     const admin = kafka.admin();
     await admin.connect();
