@@ -39,15 +39,20 @@ async function main(): Promise<number> {
   if (!['at-least-once', 'exactly-once'].includes(values.mode))
     throw new Error(`--mode must be at-least-once or exactly-once, got ${values.mode}`);
 
-  const infra = await startLocalInfra({ buckets: ['weblog-archive'], log: (line) => say(`  ${line}`) });
+  const infra = await startLocalInfra({ buckets: ['weblog-archive'], log: (line) => say(`  ${line}`), handleSignals: false });
   say(`Kafka  ${infra.kafkaBrokers.join(',')}${infra.launched.kafka ? ' (launched here)' : ''}`);
   say(`S3     ${infra.s3.endpoint}${infra.launched.s3 ? ' (launched here), bucket weblog-archive' : ''}`);
-  const logDir = path.join(infra.runDir ?? process.cwd(), 'service-logs');
+  // Beside the project, not in the launcher's run directory, which is removed on stop.
+  const logDir = path.join(process.cwd(), '.weblog', 'logs', new Date().toISOString().replace(/[:.]/g, '-'));
   mkdirSync(logDir, { recursive: true });
 
   const services = new Map<App, ServiceProcess>();
   const start = async (app: App, env: Record<string, string>) => {
-    const service = await ServiceProcess.start(app, { ...infra.env(), LOG_LEVEL: 'log', ...env }, PORTS[app]);
+    const service = await ServiceProcess.start(
+      app,
+      { ...infra.env(), LOG_LEVEL: 'log', ...env },
+      { port: PORTS[app], ownProcessGroup: true },
+    );
     const log = createWriteStream(path.join(logDir, `${app}.log`));
     service.onOutput((chunk) => log.write(chunk));
     services.set(app, service);
@@ -56,8 +61,9 @@ async function main(): Promise<number> {
   let stopping = false;
   let stopRequested: () => void = () => undefined;
   const stopSignal = new Promise<void>((resolve) => (stopRequested = resolve));
-  process.once('SIGINT', () => stopRequested());
-  process.once('SIGTERM', () => stopRequested());
+  // The terminal's Ctrl-C and the npm wrapper may both deliver it: every signal asks for the same
+  // orderly stop, none ends the process abruptly.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => stopRequested());
 
   try {
     const consumers = await Promise.all([
@@ -69,12 +75,13 @@ async function main(): Promise<number> {
     const generator = await start('weblog-generator', {
       GENERATOR_RATE: values.rate,
       GENERATOR_COUNT: values.count,
+      GENERATOR_EXIT_WHEN_DONE: values.count === '0' ? 'false' : 'true',
       ...(values.seed ? { GENERATOR_SEED: values.seed } : {}),
     });
     await generator.ready(120000);
     for (const [app, service] of services)
       say(`${app.padEnd(17)} ${service.url}  (/metrics, /health/ready${app === 'verifier' ? ', /report' : ''})`);
-    say(`service logs in ${logDir}`);
+    say(`service logs in ${path.relative(process.cwd(), logDir)}`);
     say(
       `mode ${values.mode}, ${values.rate === '0' ? 'max' : values.rate} records/s${values.count !== '0' ? `, ${values.count} records` : ''}; Ctrl-C stops and prints the final report\n`,
     );
@@ -87,7 +94,7 @@ async function main(): Promise<number> {
     const duration = values.duration
       ? new Promise<void>((resolve) => setTimeout(resolve, Number(values.duration) * 1000))
       : new Promise<void>(() => undefined);
-    await Promise.race([stopSignal, duration, generator.waitForExit(365 * 24 * 3600 * 1000)]);
+    await Promise.race([stopSignal, duration, generator.whenExited()]);
     stopping = true;
     clearInterval(view);
 

@@ -19,6 +19,12 @@ export interface LocalInfraOptions {
   log?: (line: string) => void;
   /** Use this directory instead of a fresh one under the cache; it is then not deleted on stop. */
   runDir?: string;
+  /**
+   * Stop the servers on SIGINT/SIGTERM (default true). A caller that orders its own shutdown
+   * (services drained before Kafka goes) passes false and calls stop() itself; the watchdog still
+   * cleans up if the process dies.
+   */
+  handleSignals?: boolean;
 }
 
 export interface S3Settings {
@@ -268,7 +274,7 @@ export async function startLocalInfra(opts: LocalInfraOptions = {}): Promise<Loc
 
     const infra = new LocalInfraImpl(kafka ? kafka.brokers : brokersFromEnv, s3, kafka, minio, dir, log);
     active.add(infra);
-    installSignalHandlers();
+    if (opts.handleSignals ?? true) installSignalHandlers();
     log(`local infrastructure ready in ${((Date.now() - started) / 1000).toFixed(1)} s${dir ? ` (run directory ${dir.path})` : ''}`);
     return infra;
   } catch (error) {

@@ -314,13 +314,27 @@ export class ServiceProcess {
     );
   }
 
-  /** Starts an app's built entry point; on a free port unless `port` is given. */
-  static async start(app: string, overrides: Record<string, string> = {}, port?: number): Promise<ServiceProcess> {
-    const listenPort = port ?? (await freePort());
+  /**
+   * Starts an app's built entry point, on a free port unless `port` is given. With
+   * `ownProcessGroup`, a Ctrl-C in the terminal reaches only the caller, which can then stop the
+   * services in order; they are still killed if the caller exits.
+   */
+  static async start(
+    app: string,
+    overrides: Record<string, string> = {},
+    options: { port?: number; ownProcessGroup?: boolean } = {},
+  ): Promise<ServiceProcess> {
+    const listenPort = options.port ?? (await freePort());
     const child = spawn(process.execPath, [serviceMain(app)], {
       env: serviceEnvironment({ PORT: String(listenPort), ...overrides }),
       stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownProcessGroup ?? false,
     });
+    if (options.ownProcessGroup) {
+      const killOnExit = () => child.kill('SIGKILL');
+      process.once('exit', killOnExit);
+      child.once('exit', () => process.removeListener('exit', killOnExit));
+    }
     return new ServiceProcess(app, listenPort, child);
   }
 
@@ -376,6 +390,11 @@ export class ServiceProcess {
     if (!this.running) return;
     this.child.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** Resolves with the exit code whenever the process ends, however long that takes. */
+  whenExited(): Promise<number | null> {
+    return this.exited;
   }
 
   async waitForExit(timeoutMs = 30000): Promise<number | null> {
