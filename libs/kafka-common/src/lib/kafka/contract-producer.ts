@@ -13,8 +13,8 @@ export interface OutgoingRecord<T> {
 
 /**
  * Idempotent, acks=all: a send resolves only once every in-sync replica has the record. Retries
- * stay at kafkajs' default for idempotent producers (unbounded), since bounding them can break the
- * idempotence guarantee; the service's shutdown grace period bounds a stuck send instead. The
+ * are unbounded, as kafkajs requires of idempotent producers (bounding them can break the
+ * idempotence guarantee); the service's shutdown grace period bounds a stuck send instead. The
  * Java client's partitioner, so a key lands on the same partition whichever client wrote it.
  */
 export const SAFE_PRODUCER_CONFIG: ProducerConfig = {
@@ -22,6 +22,7 @@ export const SAFE_PRODUCER_CONFIG: ProducerConfig = {
   maxInFlightRequests: 5,
   allowAutoTopicCreation: false,
   createPartitioner: Partitioners.DefaultPartitioner,
+  retry: { retries: Number.MAX_SAFE_INTEGER, initialRetryTime: 100, maxRetryTime: 30000 },
 };
 
 /**
