@@ -36,10 +36,6 @@ export class PartitionBuffer {
     return this.records[0]?.timestamp;
   }
 
-  get firstOffset(): bigint | undefined {
-    return this.records[0]?.offset;
-  }
-
   /** True when the record was already seen (a redelivery) and must be ignored. */
   seen(offset: bigint): boolean {
     return this.next !== undefined && offset < this.next;

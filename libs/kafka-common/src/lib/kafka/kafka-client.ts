@@ -3,6 +3,7 @@ import { Kafka, KafkaConfig, logLevel, LogEntry, SASLOptions } from 'kafkajs';
 import { LoggerService } from '@nestjs/common';
 import { KafkaEnv } from '../config/env';
 import {
+  DEAD_LETTER_TOPIC_DEFAULT,
   DEAD_LETTER_TOPIC_VARIABLE,
   InputTopic,
   OutputTopic,
@@ -71,7 +72,7 @@ export function pipelineTopics(env: KafkaEnv): PipelineTopics {
     input: topicRef(InputTopic, names[InputTopic.nameVariable]),
     output: topicRef(OutputTopic, names[OutputTopic.nameVariable]),
     reprocessed: topicRef(ReprocessedTopic, names[ReprocessedTopic.nameVariable]),
-    deadLetter: { name: names[DEAD_LETTER_TOPIC_VARIABLE] ?? 'weblog-dead-letter' },
+    deadLetter: { name: names[DEAD_LETTER_TOPIC_VARIABLE] ?? DEAD_LETTER_TOPIC_DEFAULT },
     partitions: env.KAFKA_TOPIC_PARTITIONS,
     replicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
   };

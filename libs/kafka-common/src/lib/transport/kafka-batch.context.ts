@@ -59,14 +59,10 @@ export class KafkaBatchContext extends BaseRpcContext<[KafkaBatch, KafkaBatchCon
  * How a handler's batch ends. A handler that returns nothing has processed every record and the
  * transport commits the batch; the other outcomes hand the commit to the handler.
  */
-export type BatchOutcome =
-  | { readonly commit: 'batch' }
-  | { readonly commit: 'up-to'; readonly nextOffset: string }
-  | { readonly commit: 'by-handler' };
+export type BatchOutcome = { readonly commit: 'batch' } | { readonly commit: 'by-handler' };
 
 export const BatchOutcomes = {
   commitBatch: { commit: 'batch' } as BatchOutcome,
   /** Offsets went into the handler's transaction, or will be committed later via `committer()`. */
   committedByHandler: { commit: 'by-handler' } as BatchOutcome,
-  commitUpTo: (nextOffset: string): BatchOutcome => ({ commit: 'up-to', nextOffset }),
 } as const;

@@ -197,7 +197,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       return;
     }
     this.handlerCommits.delete(`${topic}/${partition}`);
-    const nextOffset = outcome?.commit === 'up-to' ? outcome.nextOffset : (BigInt(data.lastOffset) + 1n).toString();
+    const nextOffset = (BigInt(data.lastOffset) + 1n).toString();
     if (payload.isStale()) {
       this.notify((o) => o.commitRefused?.(topic, partition));
       return;
@@ -264,11 +264,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (!this.closing) resume();
     }, delay);
     this.resumeTimers.add(timer);
-  }
-
-  /** Stops fetching every subscribed topic: used to drain before a final flush. */
-  pauseAll(): void {
-    this.consumer?.pause(this.options.subscriptions.map((s) => ({ topic: s.topic })));
   }
 
   private notify(call: (observer: TransportObserver) => void): void {
