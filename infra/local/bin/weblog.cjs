@@ -56,9 +56,9 @@ function build() {
   run('npx', ['nx', 'run-many', '-t', 'build', '--output-style=static']);
 }
 
-function prepareInfrastructure() {
+function prepareInfrastructure(extra = []) {
   step('preparing local Kafka and S3 (first run resolves Kafka from Maven Central and builds MinIO)');
-  run('node', ['infra/local/dist/prepare-cli.js']);
+  run('node', ['infra/local/dist/prepare-cli.js', ...extra]);
 }
 
 const commands = {
@@ -71,8 +71,8 @@ const commands = {
     step('unit tests');
     const unit = jest('jest.config.js');
     build();
-    prepareInfrastructure();
-    step('end-to-end tests against real Kafka and S3');
+    prepareInfrastructure(['--deploy']);
+    step('end-to-end tests against real Kafka and S3, and the deploy checks');
     const e2e = jest('jest.e2e.config.js');
     // One plain closing line over both runs, for whoever reads only the end of the log.
     process.stdout.write(`\ntests: ${unit.passed + e2e.passed} passed, ${unit.failed + e2e.failed} failed\n`);

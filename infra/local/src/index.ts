@@ -10,7 +10,9 @@ import { defaultLog, keepRunDirs, Log } from './settings';
 
 export { prepareLocalInfra } from './prepare';
 export type { KafkaArtifacts, MinioArtifacts, PreparedInfra, PrepareSelection } from './prepare';
-export { cacheRoot } from './settings';
+export { cacheRoot, kafkaVersion } from './settings';
+export { prepareDeployTools, requireCommand } from './deploy-tools';
+export type { DeployTools } from './deploy-tools';
 
 export interface LocalInfraOptions {
   /** Buckets to create (existing ones are kept). */

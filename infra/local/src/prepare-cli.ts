@@ -1,14 +1,20 @@
-// Warms the cache (Kafka jars, MinIO binary) without starting anything: a separate CI step, and
-// the first-run step of `npm start` / `npm test`, so the long build is reported on its own.
+// Warms the cache without starting anything: a separate CI step, and the first-run step of
+// `npm start` / `npm test`, so the long builds are reported on their own. `--deploy` adds the
+// tools that check docker-compose.yaml, k8s/ and the Prometheus files.
+import { prepareDeployTools } from './deploy-tools';
 import { prepareLocalInfra } from './prepare';
 import { cacheRoot, defaultLog } from './settings';
 
-prepareLocalInfra().then(
-  (prepared) => {
-    defaultLog(`cache ready in ${cacheRoot()}: Kafka ${prepared.kafka?.version ?? '-'}, MinIO ${prepared.minio?.version ?? '-'}`);
-  },
-  (error: unknown) => {
-    defaultLog(error instanceof Error ? error.message : String(error));
-    process.exitCode = 1;
-  },
-);
+async function main(): Promise<void> {
+  const prepared = await prepareLocalInfra();
+  defaultLog(`cache ready in ${cacheRoot()}: Kafka ${prepared.kafka?.version ?? '-'}, MinIO ${prepared.minio?.version ?? '-'}`);
+  if (process.argv.includes('--deploy')) {
+    const tools = await prepareDeployTools();
+    defaultLog(`deploy checks ready: kustomize, kubernetes-validate for Kubernetes ${tools.kubernetesVersion}, CRDs, promtool, docker-compose`);
+  }
+}
+
+main().catch((error: unknown) => {
+  defaultLog(error instanceof Error ? error.message : String(error));
+  process.exitCode = 1;
+});

@@ -77,99 +77,130 @@ async function withLock<T>(lockDir: string, what: string, log: Log, work: () => 
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
+export interface CachedArtifact {
+  /** Directory under the cache root that holds the artifact. */
+  readonly home: string;
+  /** What the artifact is made from: a different source rebuilds it. */
+  readonly source: string;
+  /** Subdirectory of home the build fills; it appears only once the build succeeded. */
+  readonly output: string;
+  readonly what: string;
+  /** Printed before the build starts. */
+  readonly announce: string;
+  /** Checked before waiting on the lock, so a missing tool fails fast. */
+  readonly requirements?: () => void;
+  /** Fills the given (empty) directory; it becomes `home/output` on success. */
+  readonly build: (partial: string, home: string) => Promise<void>;
+}
+
+/**
+ * Builds something into the cache once per source: a marker records what it was built from, a
+ * lock keeps concurrent runs from building it twice, and the result appears only when complete.
+ */
+export async function cachedArtifact(artifact: CachedArtifact, log: Log = defaultLog): Promise<string> {
+  const { home, source, output } = artifact;
+  const target = path.join(home, output);
+  const marker = path.join(home, '.complete');
+  const complete = (): boolean => existsSync(target) && readMarker(marker)?.source === source;
+  if (complete()) return target;
+  artifact.requirements?.();
+  mkdirSync(home, { recursive: true });
+  return withLock(`${home}.lock`, artifact.what, log, async () => {
+    if (complete()) return target;
+    const started = Date.now();
+    log(artifact.announce);
+    const partial = path.join(home, `${output}.partial-${process.pid}`);
+    rmSync(partial, { recursive: true, force: true });
+    mkdirSync(partial, { recursive: true });
+    try {
+      await artifact.build(partial, home);
+      rmSync(marker, { force: true });
+      rmSync(target, { recursive: true, force: true });
+      renameSync(partial, target);
+    } finally {
+      rmSync(partial, { recursive: true, force: true });
+    }
+    writeFileSync(marker, `${JSON.stringify({ source, completedAt: new Date().toISOString() })}\n`);
+    log(`${artifact.what} ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    return target;
+  });
+}
+
+/** Resolves a pom's runtime dependencies from Maven Central into one flat directory of jars. */
+export function mavenJars(pom: string, properties: Record<string, string>): CachedArtifact['build'] {
+  return (partial, home) =>
+    runTool(
+      'mvn',
+      [
+        '-q',
+        '-B',
+        '-Dstyle.color=never',
+        '-f',
+        pom,
+        'dependency:copy-dependencies',
+        `-DoutputDirectory=${partial}`,
+        ...Object.entries(properties).map(([name, value]) => `-D${name}=${value}`),
+      ],
+      { env: process.env, cwd: home, logFile: path.join(home, 'maven.log'), match: partial },
+    );
+}
+
+/** `go install module@version` into the given directory, with the machine's own Go only. */
+export function goInstall(source: string): CachedArtifact['build'] {
+  return (partial, home) =>
+    runTool('go', ['install', source], {
+      env: {
+        ...process.env,
+        GOBIN: partial,
+        CGO_ENABLED: '0',
+        GOFLAGS: '-buildvcs=false',
+        // Never fetch another Go toolchain behind the user's back; requireGo checked the version.
+        GOTOOLCHAIN: 'local',
+      },
+      cwd: home,
+      logFile: path.join(home, 'build.log'),
+      match: source,
+    });
+}
+
 /** Resolves the broker jars from Maven Central once per Kafka version (and per pom content). */
 export async function prepareKafka(log: Log = defaultLog): Promise<KafkaArtifacts> {
   const resources = kafkaResourceDir();
   const pom = path.join(resources, 'pom.xml');
   const version = kafkaVersion();
-  const home = path.join(cacheRoot(), `kafka-${version}`);
-  const libs = path.join(home, 'libs');
-  const marker = path.join(home, '.complete');
-  // The pom's content is part of the key: changing the logging binding must refresh the jars.
-  const source = sha256(`${readFileSync(pom, 'utf8')}\n${version}`);
-  const artifacts: KafkaArtifacts = { version, libs, log4jConfig: path.join(resources, 'log4j2.properties') };
-  const complete = (): boolean => existsSync(libs) && readMarker(marker)?.source === source;
-
   requireJava();
-  if (complete()) return artifacts;
-  requireMaven();
-  mkdirSync(home, { recursive: true });
-  return withLock(`${home}.lock`, `Kafka ${version}`, log, async () => {
-    if (complete()) return artifacts;
-    const started = Date.now();
-    log(`resolving Kafka ${version} jars from Maven Central (first run only)`);
-    const partial = path.join(home, `libs.partial-${process.pid}`);
-    rmSync(partial, { recursive: true, force: true });
-    try {
-      await runTool(
-        'mvn',
-        [
-          '-q',
-          '-B',
-          '-Dstyle.color=never',
-          '-f',
-          pom,
-          'dependency:copy-dependencies',
-          `-DoutputDirectory=${partial}`,
-          `-Dkafka.version=${version}`,
-        ],
-        { env: process.env, cwd: home, logFile: path.join(home, 'maven.log'), match: partial },
-      );
-      rmSync(marker, { force: true });
-      rmSync(libs, { recursive: true, force: true });
-      renameSync(partial, libs);
-    } finally {
-      rmSync(partial, { recursive: true, force: true });
-    }
-    writeFileSync(marker, `${JSON.stringify({ source, version, completedAt: new Date().toISOString() })}\n`);
-    log(`Kafka ${version} jars ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return artifacts;
-  });
+  const libs = await cachedArtifact(
+    {
+      home: path.join(cacheRoot(), `kafka-${version}`),
+      // The pom's content is part of the key: changing the logging binding must refresh the jars.
+      source: sha256(`${readFileSync(pom, 'utf8')}\n${version}`),
+      output: 'libs',
+      what: `Kafka ${version} jars`,
+      announce: `resolving Kafka ${version} jars from Maven Central (first run only)`,
+      requirements: requireMaven,
+      build: mavenJars(pom, { 'kafka.version': version }),
+    },
+    log,
+  );
+  return { version, libs, log4jConfig: path.join(resources, 'log4j2.properties') };
 }
 
 /** Builds the MinIO server from the Go module proxy once per pinned version. */
 export async function prepareMinio(log: Log = defaultLog): Promise<MinioArtifacts> {
-  const home = path.join(cacheRoot(), `minio-${MINIO_VERSION}`);
-  const binDir = path.join(home, 'bin');
-  const binary = path.join(binDir, 'minio');
-  const marker = path.join(home, '.complete');
   const source = `${MINIO_MODULE}@${MINIO_VERSION}`;
-  const artifacts: MinioArtifacts = { version: MINIO_VERSION, binary };
-  const complete = (): boolean => existsSync(binary) && readMarker(marker)?.source === source;
-
-  if (complete()) return artifacts;
-  requireGo();
-  mkdirSync(home, { recursive: true });
-  return withLock(`${home}.lock`, `MinIO ${MINIO_VERSION}`, log, async () => {
-    if (complete()) return artifacts;
-    const started = Date.now();
-    log(`building MinIO ${MINIO_VERSION} with go install (first run only, takes minutes)`);
-    const partial = path.join(home, `bin.partial-${process.pid}`);
-    rmSync(partial, { recursive: true, force: true });
-    try {
-      await runTool('go', ['install', source], {
-        env: {
-          ...process.env,
-          GOBIN: partial,
-          CGO_ENABLED: '0',
-          GOFLAGS: '-buildvcs=false',
-          // Never fetch another Go toolchain behind the user's back; requireGo checked the version.
-          GOTOOLCHAIN: 'local',
-        },
-        cwd: home,
-        logFile: path.join(home, 'build.log'),
-        match: source,
-      });
-      rmSync(marker, { force: true });
-      rmSync(binDir, { recursive: true, force: true });
-      renameSync(partial, binDir);
-    } finally {
-      rmSync(partial, { recursive: true, force: true });
-    }
-    writeFileSync(marker, `${JSON.stringify({ source, completedAt: new Date().toISOString() })}\n`);
-    log(`MinIO built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    return artifacts;
-  });
+  const bin = await cachedArtifact(
+    {
+      home: path.join(cacheRoot(), `minio-${MINIO_VERSION}`),
+      source,
+      output: 'bin',
+      what: `MinIO ${MINIO_VERSION}`,
+      announce: `building MinIO ${MINIO_VERSION} with go install (first run only, takes minutes)`,
+      requirements: requireGo,
+      build: goInstall(source),
+    },
+    log,
+  );
+  return { version: MINIO_VERSION, binary: path.join(bin, 'minio') };
 }
 
 /**

@@ -62,3 +62,25 @@ export function envTimeout(name: string, fallbackMs: number): number {
   const parsed = raw ? Number(raw) : NaN;
   return Number.isFinite(parsed) && parsed > 0 ? parsed : fallbackMs;
 }
+
+/** Tools for checking docker-compose.yaml, k8s/ and the Prometheus files, pinned here. */
+export const KUSTOMIZE_MODULE = 'sigs.k8s.io/kustomize/kustomize/v5';
+export const KUSTOMIZE_VERSION = 'v5.8.1';
+/** The Kubernetes release whose schemas k8s/ must satisfy. */
+export const KUBERNETES_VERSION = '1.34';
+/** CRDs come from the operators' own sources on the Go module proxy. */
+export const KEDA_MODULE = 'github.com/kedacore/keda/v2';
+export const KEDA_VERSION = 'v2.21.0';
+export const KEDA_CRDS = ['config/crd/bases/keda.sh_scaledobjects.yaml', 'config/crd/bases/keda.sh_triggerauthentications.yaml'];
+export const PROMETHEUS_OPERATOR_MODULE = 'github.com/prometheus-operator/prometheus-operator';
+export const PROMETHEUS_OPERATOR_VERSION = 'v0.85.0';
+export const PROMETHEUS_OPERATOR_CRDS = [
+  'example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml',
+  'example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml',
+  'example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml',
+];
+
+/** The deploy-check resources (requirements.txt, the Strimzi pom, the validator) beside the Kafka ones. */
+export function deployResourceDir(): string {
+  return path.join(path.dirname(kafkaResourceDir()), 'deploy');
+}
