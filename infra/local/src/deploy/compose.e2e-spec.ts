@@ -99,7 +99,8 @@ describe('docker-compose.yaml', () => {
     const secretish = /PASSWORD|SECRET|ACCESS_KEY|TOKEN/;
     for (const [name, service] of Object.entries(compose.services)) {
       for (const [variable, value] of Object.entries(service.environment ?? {})) {
-        if (secretish.test(variable)) expect({ name, variable, value }).toEqual({ name, variable, value: expect.stringMatching(/^\/credentials\//) });
+        if (secretish.test(variable))
+          expect({ name, variable, value }).toEqual({ name, variable, value: expect.stringMatching(/^\/credentials\//) });
       }
     }
     expect(compose.services['s3-archiver']?.environment?.['AWS_SHARED_CREDENTIALS_FILE']).toBe('/credentials/aws-credentials');

@@ -41,7 +41,21 @@ export function run(command: string, args: readonly string[], options: { input?:
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-const PROMQL_KEYWORDS = new Set(['by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'bool', 'offset', 'and', 'or', 'unless', 'inf', 'nan']);
+const PROMQL_KEYWORDS = new Set([
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'bool',
+  'offset',
+  'and',
+  'or',
+  'unless',
+  'inf',
+  'nan',
+]);
 
 /**
  * The metric names a PromQL expression reads: identifiers that are not functions, keywords,
@@ -58,7 +72,10 @@ export function metricNames(expr: string): string[] {
   const names = new Set<string>();
   for (const match of stripped.matchAll(/(?<![A-Za-z0-9_:])[A-Za-z_:][A-Za-z0-9_:]*/g)) {
     const [token] = match;
-    const followedByParen = stripped.slice((match.index ?? 0) + token.length).trimStart().startsWith('(');
+    const followedByParen = stripped
+      .slice((match.index ?? 0) + token.length)
+      .trimStart()
+      .startsWith('(');
     if (followedByParen || PROMQL_KEYWORDS.has(token.toLowerCase())) continue;
     names.add(token);
   }

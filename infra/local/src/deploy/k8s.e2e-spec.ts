@@ -114,7 +114,8 @@ describe('k8s/', () => {
       expect(find(objects, 'ConfigMap', configMap)).toHaveLength(1);
       // No secret value inline: anything secret-like comes from a Secret reference.
       for (const variable of container.env as K8sObject[]) {
-        if (/SECRET|PASSWORD|ACCESS_KEY|TOKEN/.test(variable['name'])) expect(variable['valueFrom']?.secretKeyRef?.name).toBe('weblog-s3-credentials');
+        if (/SECRET|PASSWORD|ACCESS_KEY|TOKEN/.test(variable['name']))
+          expect(variable['valueFrom']?.secretKeyRef?.name).toBe('weblog-s3-credentials');
       }
       const podLabels = deployment?.['spec'].template.metadata.labels;
       const [service] = find(objects, 'Service').filter((s) => selects(s['spec'].selector, podLabels));
@@ -158,7 +159,12 @@ describe('k8s/', () => {
       expect(new Set(roles)).toEqual(new Set(['controller', 'broker']));
       const [configMap] = find(objects, 'ConfigMap');
       const topics = find(objects, 'KafkaTopic');
-      expect(topics.map((t) => t['metadata'].name).sort()).toEqual(['input-topic', 'output-topic', 'reprocessed-data', 'weblog-dead-letter']);
+      expect(topics.map((t) => t['metadata'].name).sort()).toEqual([
+        'input-topic',
+        'output-topic',
+        'reprocessed-data',
+        'weblog-dead-letter',
+      ]);
       for (const topic of topics) {
         expect(String(topic['spec'].partitions)).toBe(configMap?.['data'].KAFKA_TOPIC_PARTITIONS);
         expect(String(topic['spec'].replicas)).toBe(configMap?.['data'].KAFKA_TOPIC_REPLICATION_FACTOR);
