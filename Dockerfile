@@ -27,19 +27,9 @@ COPY apps apps
 RUN npx tsc -b apps/weblog-generator/tsconfig.app.json apps/transformer/tsconfig.app.json \
       apps/s3-archiver/tsconfig.app.json apps/verifier/tsconfig.app.json
 
-# --- production dependencies only: no compiler, no test tools -----------------------------------
-FROM ${NODE_IMAGE} AS deps
-WORKDIR /src
-COPY --from=build /src/package.json /src/package-lock.json ./
-COPY --from=build /src/apps/weblog-generator/package.json apps/weblog-generator/
-COPY --from=build /src/apps/transformer/package.json apps/transformer/
-COPY --from=build /src/apps/s3-archiver/package.json apps/s3-archiver/
-COPY --from=build /src/apps/verifier/package.json apps/verifier/
-COPY --from=build /src/libs/kafka-common/package.json libs/kafka-common/
-COPY --from=build /src/libs/s3-archive/package.json libs/s3-archive/
-COPY --from=build /src/infra/local/package.json infra/local/
-COPY --from=build /src/bench/package.json bench/
-RUN --mount=type=cache,target=/root/.npm npm install --omit=dev --no-audit --no-fund
+# --- production dependencies only: the build's tree without the compiler and test tools -----------
+FROM build AS deps
+RUN npm prune --omit=dev --no-audit --no-fund
 
 # --- runtime: compiled JavaScript, production node_modules, non-root ----------------------------
 FROM ${NODE_IMAGE} AS runtime
