@@ -57,7 +57,7 @@ export default tseslint.config(
   },
   {
     // Tests and tooling may print and may use Jest's loose matchers.
-    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'infra/**/*.ts', 'bench/**/*.ts'],
+    files: ['**/*.spec.ts', '**/*.e2e-spec.ts', 'infra/**/*.ts', 'bench/**/*.ts', 'reliability/**/*.ts'],
     rules: {
       'no-console': 'off',
       '@typescript-eslint/no-unsafe-assignment': 'off',

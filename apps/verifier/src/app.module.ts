@@ -34,6 +34,10 @@ export class AppModule {
           subscribe: (topics) => [{ key: OutputTopic.key, topic: topics.output.name }],
           deadLetterProducer: VERIFIER_PRODUCER,
           readCommitted: true,
+          // Its accounting lives in memory, so every start rebuilds it from the whole output topic:
+          // a restarted verifier must not judge a run from the middle.
+          fromBeginning: true,
+          commitOffsets: false,
         }),
       ],
     };

@@ -83,16 +83,28 @@ const commands = {
     build();
     prepareInfrastructure();
     step('starting the fleet (Ctrl-C stops everything)');
-    const child = spawn('node', ['infra/local/dist/fleet-cli.js', ...process.argv.slice(3)], { cwd: root, env, stdio: 'inherit' });
-    // The fleet runner handles Ctrl-C itself; this process only waits for it to finish.
-    for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-    child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+    runToEnd('infra/local/dist/fleet-cli.js');
+  },
+  reliability() {
+    ensureDependencies();
+    build();
+    prepareInfrastructure();
+    step('reliability suite: faults, bad input and bursts against a Kafka broker and an S3 server of its own');
+    runToEnd('reliability/dist/cli.js');
   },
 };
 
+/** Runs a built script with this command's arguments and exits with its status. */
+function runToEnd(script) {
+  const child = spawn('node', [script, ...process.argv.slice(3)], { cwd: root, env, stdio: 'inherit' });
+  // The script handles Ctrl-C itself; this process only waits for it to finish.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+}
+
 const command = commands[process.argv[2] ?? ''];
 if (!command) {
-  process.stderr.write('usage: weblog.cjs start|test\n');
+  process.stderr.write('usage: weblog.cjs start|test|reliability\n');
   process.exit(2);
 }
 command();

@@ -49,6 +49,8 @@ export interface LocalInfra {
   /** Pids of the launched servers while they run, for fault-injection tests. */
   pids(): { kafka: number | undefined; s3: number | undefined };
   stopKafka(): Promise<void>;
+  /** SIGKILL of the broker: no controlled shutdown, as in a crash. */
+  killKafka(): Promise<void>;
   /** Same ports and data directory as before the stop. */
   startKafka(): Promise<void>;
   stopS3(): Promise<void>;
@@ -135,6 +137,10 @@ class LocalInfraImpl implements LocalInfra {
 
   async stopKafka(): Promise<void> {
     await this.launchedKafka().stop();
+  }
+
+  async killKafka(): Promise<void> {
+    await this.launchedKafka().kill();
   }
 
   async startKafka(): Promise<void> {

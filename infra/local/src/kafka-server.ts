@@ -184,4 +184,11 @@ export class KafkaServer {
     await this.server.stop(STOP_GRACE_MS);
     this.log('Kafka stopped');
   }
+
+  /** SIGKILL: the broker dies without a controlled shutdown, as in a crash. */
+  async kill(): Promise<void> {
+    if (!this.server.running) return;
+    await this.server.kill();
+    this.log('Kafka killed');
+  }
 }

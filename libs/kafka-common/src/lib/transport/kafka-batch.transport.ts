@@ -42,6 +42,11 @@ export interface KafkaBatchTransportOptions {
   readonly readCommitted?: boolean;
   /** Start a new group at the earliest offset (default true: nothing already in the topic is skipped). */
   readonly fromBeginning?: boolean;
+  /**
+   * Commit offsets (default true). A consumer whose state is rebuilt from the whole topic on every
+   * start (the verifier) passes false: it never commits, so each start reads from the beginning.
+   */
+  readonly commitOffsets?: boolean;
   readonly partitionsConsumedConcurrently?: number;
   readonly consumer?: Partial<ConsumerConfig>;
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
@@ -116,7 +121,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       // kafkajs resolves batches that held only transaction markers without calling eachBatch;
       // everything before them was processed already (a partition's batches run in order and an
       // unresolved batch is fetched again first), so their end can be committed too.
-      if (payload.batchSize !== 0) return;
+      if (payload.batchSize !== 0 || this.options.commitOffsets === false) return;
       const { topic, partition } = payload;
       const nextOffset = (BigInt(payload.lastOffset) + 1n).toString();
       if (this.handlerCommits.has(`${topic}/${partition}`)) this.notify((o) => o.markersPassed?.(topic, partition, nextOffset));
@@ -192,6 +197,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const last = batch.messages[batch.messages.length - 1];
     if (last) payload.resolveOffset(last.offset);
     const commit = outcome?.commit ?? 'batch';
+    if (this.options.commitOffsets === false) return;
     if (commit === 'by-handler') {
       this.handlerCommits.add(`${topic}/${partition}`);
       return;

@@ -1,0 +1,85 @@
+// `npm run reliability`: every fault scenario against a Kafka broker and an S3 server of its own,
+// with a JSON file of the results and the table in RELIABILITY.md.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { PROFILES, SCENARIOS } from './scenarios';
+import { describeMachine, privateInfra, resultsTable, SuiteClients, SuiteRun, writeResults } from './suite';
+
+const USAGE = `usage: npm run reliability -- [--profile long|short] [--scenario NAME]... [--seed N] [--out FILE]
+  --profile   long (default): the full scenarios; short: the ones npm test runs
+  --scenario  run only these (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}
+  --seed      seed of the random kill moments (default 1)
+  --out       results file (default reliability/results/<profile>.json); a full long run also
+              rewrites the table in RELIABILITY.md`;
+
+const repositoryRoot = path.resolve(__dirname, '../..');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      profile: { type: 'string', default: 'long' },
+      scenario: { type: 'string', multiple: true },
+      seed: { type: 'string', default: '1' },
+      out: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    say(USAGE);
+    return 0;
+  }
+  const profile = PROFILES[values.profile as keyof typeof PROFILES];
+  if (!profile) throw new Error(`--profile must be long or short, got ${values.profile}`);
+  const seed = Number(values.seed);
+  if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got ${values.seed}`);
+  const unknown = (values.scenario ?? []).filter((name) => !SCENARIOS.some((s) => s.name === name));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const selected = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : SCENARIOS;
+
+  const infra = await privateInfra((line) => say(`  ${line}`));
+  const clients = new SuiteClients(infra);
+  const run: SuiteRun = { profile: profile.name, seed, startedAt: new Date().toISOString(), machine: describeMachine(), scenarios: [] };
+  try {
+    await clients.connect();
+    for (const [i, scenario] of selected.entries()) {
+      say(`\n${scenario.name} (${scenario.mode}): ${scenario.title}`);
+      const result = await clients.run(scenario, profile, seed + i, say);
+      run.scenarios.push(result);
+      say(
+        `  ${result.failures.length === 0 ? 'pass' : 'FAIL'}: generated ${result.generated}, verified ${result.verified}, missing ${result.missing}, ` +
+          `duplicated output ${result.duplicatedOutput} / S3 ${result.duplicatedInS3}, dead-lettered ${result.deadLettered}, ` +
+          `recovery ${result.recoverySeconds ?? 'n/a'} s, ${result.seconds} s`,
+      );
+      for (const failure of result.failures) say(`  - ${failure}`);
+    }
+  } finally {
+    await clients.disconnect();
+    await infra.stop();
+  }
+
+  const out = path.resolve(values.out ?? path.join(repositoryRoot, 'reliability', 'results', `${profile.name}.json`));
+  writeResults(out, run);
+  const table = resultsTable(run);
+  say(`\n${table}\n\nresults in ${path.relative(process.cwd(), out)}`);
+  if (profile.name === 'long' && selected.length === SCENARIOS.length && values.out === undefined) {
+    const doc = path.join(repositoryRoot, 'RELIABILITY.md');
+    const text = readFileSync(doc, 'utf8');
+    const updated = text.replace(
+      /(<!-- results:begin -->\n)[\s\S]*?(\n<!-- results:end -->)/,
+      `$1${table}\n\nRun of ${run.startedAt}, seed ${seed}, on ${run.machine.cpus} CPUs, ${run.machine.memoryGiB} GiB, Node.js ${run.machine.node}.$2`,
+    );
+    writeFileSync(doc, updated);
+    say('RELIABILITY.md table updated');
+  }
+  return run.scenarios.every((s) => s.failures.length === 0) ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`reliability suite failed: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,230 @@
+import { readFileSync } from 'node:fs';
+import { Admin } from 'kafkajs';
+import { VerificationReport } from '@weblog/kafka-common';
+import { eventually, isolatedTopics, metricValue, ServiceProcess } from '@weblog/kafka-common/testing';
+
+export const APPS = ['weblog-generator', 'transformer', 's3-archiver', 'verifier'] as const;
+export type App = (typeof APPS)[number];
+export type DeliveryMode = 'at-least-once' | 'exactly-once';
+
+/** Peak resident memory of a process so far (the kernel's high-water mark), in bytes. */
+function peakRssBytes(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+interface Member {
+  readonly app: App;
+  readonly process: ServiceProcess;
+  /** Stopped or killed on purpose: its exit is not a failure. */
+  expectedExit: boolean;
+}
+
+/**
+ * The four services of one scenario as separate processes, on topics, groups and an S3 prefix of
+ * their own. Tracks every incarnation: peak memory per service (sampled from the kernel's
+ * high-water mark), the generator runs it started, and any exit nobody asked for.
+ */
+export class Fleet {
+  readonly topics: ReturnType<typeof isolatedTopics>;
+  readonly groups: { readonly transformer: string; readonly archiver: string };
+  readonly runIds: string[] = [];
+  private mainRun: string | undefined;
+  private readonly members: Member[] = [];
+  private readonly current = new Map<string, Member>();
+  private readonly peaks = new Map<App, number>();
+  private readonly unexpectedExits: string[] = [];
+  private readonly sampler: NodeJS.Timeout;
+
+  constructor(
+    readonly id: string,
+    readonly mode: DeliveryMode,
+    private readonly infraEnv: Record<string, string>,
+    readonly rate: number,
+  ) {
+    this.topics = isolatedTopics(id);
+    this.groups = { transformer: `${id}-transformer`, archiver: `${id}-archiver` };
+    this.sampler = setInterval(() => this.sampleMemory(), 250);
+  }
+
+  private env(app: App): Record<string, string> {
+    const shared = { ...this.infraEnv, ...this.topics.env, S3_BUCKET: 'weblog-archive', LOG_LEVEL: 'warn' };
+    switch (app) {
+      case 'transformer':
+        return {
+          ...shared,
+          TRANSFORMER_MODE: this.mode,
+          TRANSFORMER_GROUP_ID: this.groups.transformer,
+          TRANSFORMER_TRANSACTIONAL_ID_PREFIX: this.id,
+        };
+      case 's3-archiver':
+        return { ...shared, ARCHIVER_GROUP_ID: this.groups.archiver, ARCHIVER_TOPICS_DIR: this.id, ARCHIVER_ROTATE_INTERVAL_MS: '1000' };
+      case 'verifier':
+        return {
+          ...shared,
+          VERIFIER_GROUP_ID: `${this.id}-verifier`,
+          VERIFIER_ARCHIVE_TOPICS_DIR: this.id,
+          VERIFIER_PROGRESS_INTERVAL_MS: '0',
+        };
+      case 'weblog-generator':
+        return shared;
+    }
+  }
+
+  /** Starts a service (or a second generator under another name) and waits until it is ready. */
+  async start(app: App, extra: Record<string, string> = {}, name: string = app): Promise<ServiceProcess> {
+    const process = await ServiceProcess.start(app, { ...this.env(app), ...extra });
+    const member: Member = { app, process, expectedExit: false };
+    this.members.push(member);
+    this.current.set(name, member);
+    void process.whenExited().then((code) => {
+      if (!member.expectedExit && !(name !== app && code === 0)) {
+        this.unexpectedExits.push(`${name} exited with ${String(code)} unasked:\n${process.logs.slice(-1500)}`);
+      }
+    });
+    await process.ready(120000);
+    return process;
+  }
+
+  /** A generator run of its own id: `count` 0 runs until stopped. */
+  async startGenerator(rate: number, count = 0, name = 'weblog-generator'): Promise<string> {
+    const runId = name === 'weblog-generator' ? `${this.id}-run${this.runIds.length + 1}` : `${this.id}-${name}`;
+    this.runIds.push(runId);
+    if (name === 'weblog-generator') this.mainRun = runId;
+    await this.start(
+      'weblog-generator',
+      {
+        GENERATOR_RATE: String(rate),
+        GENERATOR_COUNT: String(count),
+        GENERATOR_RUN_ID: runId,
+        GENERATOR_EXIT_WHEN_DONE: String(count > 0),
+      },
+      name,
+    );
+    return runId;
+  }
+
+  async startPipeline(): Promise<void> {
+    await Promise.all((['verifier', 's3-archiver', 'transformer'] as const).map((app) => this.start(app)));
+    await this.startGenerator(this.rate);
+  }
+
+  service(name: string): ServiceProcess {
+    const member = this.current.get(name);
+    if (!member) throw new Error(`no ${name} in this fleet`);
+    return member.process;
+  }
+
+  /** The generator run that is sending now. */
+  get currentRun(): string {
+    if (!this.mainRun) throw new Error('no generator run started');
+    return this.mainRun;
+  }
+
+  /** SIGKILL: the crash. */
+  async kill(name: string): Promise<void> {
+    const member = this.current.get(name);
+    if (!member) return;
+    this.sampleMemory();
+    member.expectedExit = true;
+    await member.process.kill();
+  }
+
+  /** SIGTERM, as an orchestrator stops a pod: resolves with the exit code. */
+  async stop(name: string): Promise<number | null> {
+    const member = this.current.get(name);
+    if (!member) return null;
+    this.sampleMemory();
+    member.expectedExit = true;
+    return member.process.stop(60000);
+  }
+
+  /** Starts a service again as it was configured (a generator restarts as a new run). */
+  async restart(app: App): Promise<void> {
+    if (app === 'weblog-generator') await this.startGenerator(this.rate);
+    else await this.start(app);
+  }
+
+  /** Records acknowledged so far by a generator. */
+  async acknowledged(name = 'weblog-generator'): Promise<number> {
+    return metricValue((await this.service(name).get('/metrics')).text, 'weblog_generator_records_acknowledged_total');
+  }
+
+  async report(): Promise<VerificationReport> {
+    return JSON.parse((await this.service('verifier').get('/report')).text) as VerificationReport;
+  }
+
+  /** Waits until the verifier has seen a sequence above `seq` of a run: records flow end to end. */
+  async flowingPast(runId: string, seq: number, timeoutMs: number): Promise<void> {
+    await eventually(
+      async () => {
+        const run = (await this.report()).runs.find((r) => r.runId === runId);
+        return run && run.expected > seq ? true : undefined;
+      },
+      timeoutMs,
+      100,
+    );
+  }
+
+  /**
+   * Time from `since` until the pipeline is whole again: records sent after this call reach the
+   * verifier, and the archiver has committed (so uploaded) everything in the output topic now.
+   */
+  async recovered(admin: Admin, since: number, timeoutMs = 180000): Promise<number> {
+    const run = this.currentRun;
+    const seq = await eventually(() => this.acknowledged(), timeoutMs);
+    const ends = await admin.fetchTopicOffsets(this.topics.output);
+    await Promise.all([
+      this.flowingPast(run, seq, timeoutMs),
+      eventually(
+        async () => {
+          const [result] = await admin.fetchOffsets({ groupId: this.groups.archiver, topics: [this.topics.output] });
+          const committed = new Map((result?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+          return ends.every((p) => (committed.get(p.partition) ?? -1) >= Number(p.high) || Number(p.high) === 0) ? true : undefined;
+        },
+        timeoutMs,
+        100,
+      ),
+    ]);
+    return Date.now() - since;
+  }
+
+  private sampleMemory(): void {
+    for (const member of this.current.values()) {
+      if (!member.process.running) continue;
+      const bytes = peakRssBytes(member.process.pid);
+      this.peaks.set(member.app, Math.max(this.peaks.get(member.app) ?? 0, bytes));
+    }
+  }
+
+  /** Peak resident memory of each service over all its incarnations, in MiB. */
+  peakRssMiB(): Record<App, number> {
+    this.sampleMemory();
+    return Object.fromEntries(APPS.map((app) => [app, Math.round((this.peaks.get(app) ?? 0) / (1024 * 1024))])) as Record<App, number>;
+  }
+
+  /** Exits nobody asked for: a service that needs a manual restart. */
+  get crashes(): readonly string[] {
+    return this.unexpectedExits;
+  }
+
+  /** Stops every service still running (SIGTERM), the generator first. */
+  async shutdown(): Promise<void> {
+    this.sampleMemory();
+    clearInterval(this.sampler);
+    const running = [...this.current.entries()].filter(([, m]) => m.process.running);
+    for (const [name] of running.filter(([, m]) => m.app === 'weblog-generator')) await this.stop(name);
+    await Promise.all(running.filter(([, m]) => m.app !== 'weblog-generator').map(([name]) => this.stop(name)));
+  }
+
+  /** Every process that may still run, for a test's cleanup. */
+  async killAll(): Promise<void> {
+    clearInterval(this.sampler);
+    await Promise.all(this.members.map((m) => ((m.expectedExit = true), m.process.kill())));
+  }
+}

@@ -1,0 +1,127 @@
+import { Kafka } from 'kafkajs';
+import {
+  DeadLetterHeaders,
+  decode,
+  headerText,
+  readTopicToEnd,
+  TransformedWebLogContract,
+  WebLog,
+  WebLogContract,
+} from '@weblog/kafka-common';
+
+/** Header put on every record of the bad-input corpus: the index of its kind. */
+export const BAD_KIND_HEADER = 'reliability-bad-kind';
+
+export interface BadKind {
+  readonly name: string;
+  readonly reason: string;
+}
+
+/** What the topics hold after a scenario, judged record by record against the input topic. */
+export interface Ledger {
+  /** Distinct valid records in the input topic: what the generators (and probes) got acknowledged. */
+  readonly generated: number;
+  /** Valid input records written more than once by a producer that retried an unacknowledged send. */
+  readonly resentByProducers: number;
+  /** Valid input records with no copy in the output topic. */
+  readonly missing: number;
+  /** Copies in the output topic beyond the number in the input topic. */
+  readonly duplicatedOutput: number;
+  /** Output records whose fields are not their input's upper-cased. */
+  readonly altered: number;
+  /** Output records that match no input record. */
+  readonly unexpectedOutput: number;
+  /** Dead letters whose source is the input topic. */
+  readonly deadLettered: number;
+  /** Corpus records sent, and those not dead-lettered exactly once with their expected reason. */
+  readonly badSent: number;
+  readonly badMisfiled: readonly string[];
+}
+
+/** A web log with every string value upper-cased: what the transformer must publish. */
+function upperCased(log: WebLog): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(log).map(([field, value]) => [field, typeof value === 'string' ? value.toUpperCase() : value]));
+}
+
+function sameFields(expected: Record<string, unknown>, actual: Record<string, unknown>): boolean {
+  const keys = Object.keys(expected);
+  return keys.length === Object.keys(actual).length && keys.every((key) => expected[key] === actual[key]);
+}
+
+/**
+ * Reads the input, output and dead-letter topics to their ends and accounts for every record:
+ * `badSent[i]` is the corpus record sent `counts[i]` times with `BAD_KIND_HEADER` = i.
+ */
+export async function keepLedger(
+  kafka: Kafka,
+  topics: { readonly input: string; readonly output: string; readonly deadLetter: string },
+  bad: { readonly kinds: readonly BadKind[]; readonly sent: readonly number[] },
+): Promise<Ledger> {
+  const inputs = new Map<string, { count: number; expected: Record<string, unknown> }>();
+  let resent = 0;
+  await readTopicToEnd(kafka, topics.input, (_partition, message) => {
+    if (headerText(message.headers, BAD_KIND_HEADER) !== undefined) return;
+    const decoded = decode(WebLogContract, message.value);
+    if (!decoded.ok) return;
+    const id = decoded.value.event_id.toUpperCase();
+    const entry = inputs.get(id);
+    if (entry) {
+      entry.count++;
+      resent++;
+    } else inputs.set(id, { count: 1, expected: upperCased(decoded.value) });
+  });
+
+  const outputs = new Map<string, number>();
+  let altered = 0;
+  let unexpected = 0;
+  await readTopicToEnd(kafka, topics.output, (_partition, message) => {
+    const decoded = decode(TransformedWebLogContract, message.value);
+    const input = decoded.ok ? inputs.get(decoded.value.event_id) : undefined;
+    if (!decoded.ok || !input) {
+      unexpected++;
+      return;
+    }
+    if (!sameFields(input.expected, decoded.value)) altered++;
+    outputs.set(decoded.value.event_id, (outputs.get(decoded.value.event_id) ?? 0) + 1);
+  });
+
+  const filed = bad.kinds.map(() => ({ right: 0, wrong: [] as string[] }));
+  let deadLettered = 0;
+  await readTopicToEnd(kafka, topics.deadLetter, (_partition, message) => {
+    if (headerText(message.headers, DeadLetterHeaders.sourceTopic) !== topics.input) return;
+    deadLettered++;
+    const kind = Number(headerText(message.headers, BAD_KIND_HEADER));
+    const reason = headerText(message.headers, DeadLetterHeaders.reason) ?? '(none)';
+    const entry = filed[kind];
+    if (!entry) return;
+    if (reason === bad.kinds[kind]?.reason) entry.right++;
+    else entry.wrong.push(reason);
+  });
+
+  let missing = 0;
+  let duplicated = 0;
+  for (const [id, input] of inputs) {
+    const copies = outputs.get(id) ?? 0;
+    if (copies === 0) missing++;
+    duplicated += Math.max(0, copies - input.count);
+  }
+  const badMisfiled = bad.kinds.flatMap((kind, i) => {
+    const { right, wrong } = filed[i] ?? { right: 0, wrong: [] };
+    const sent = bad.sent[i] ?? 0;
+    if (right === sent && wrong.length === 0) return [];
+    return [
+      `${kind.name}: sent ${sent}, dead-lettered with reason ${kind.reason} ${right}${wrong.length ? `, with other reasons: ${wrong.join(', ')}` : ''}`,
+    ];
+  });
+  return {
+    generated: inputs.size,
+    resentByProducers: resent,
+    missing,
+    duplicatedOutput: duplicated,
+    altered,
+    unexpectedOutput: unexpected,
+    deadLettered,
+    badSent: bad.sent.reduce((sum, n) => sum + n, 0),
+    badMisfiled,
+  };
+}

@@ -1,0 +1,412 @@
+import { Admin, Kafka, Producer } from 'kafkajs';
+import { AuditReport } from '@weblog/kafka-common';
+import { badWebLogRecords, caughtUp, eventually, hostileWebLogs, uniqueName, webLogRun } from '@weblog/kafka-common/testing';
+import { LocalInfra } from '@weblog/local-infra';
+import { App, APPS, DeliveryMode, Fleet } from './fleet';
+import { BAD_KIND_HEADER, BadKind, keepLedger, Ledger } from './ledger';
+
+/** How hard a run pushes: `short` runs inside `npm test`, `long` is the full suite. */
+export interface Profile {
+  readonly name: 'short' | 'long';
+  /** The generator's normal rate, records/s. */
+  readonly rate: number;
+  /** Records the pipeline carries before the fault, and after it before the run ends. */
+  readonly settle: number;
+  /** Rounds of SIGKILL: each round kills every service once, in a random order. */
+  readonly killRounds: number;
+  readonly brokerDownMs: number;
+  readonly s3OutageMs: number;
+  readonly burstFactor: number;
+  readonly burstSeconds: number;
+  /** Times the whole bad-input corpus is sent. */
+  readonly badRounds: number;
+}
+
+export const PROFILES: Record<Profile['name'], Profile> = {
+  short: {
+    name: 'short',
+    rate: 300,
+    settle: 600,
+    killRounds: 1,
+    brokerDownMs: 2000,
+    s3OutageMs: 20000,
+    burstFactor: 5,
+    burstSeconds: 10,
+    badRounds: 2,
+  },
+  long: {
+    name: 'long',
+    rate: 1000,
+    settle: 5000,
+    killRounds: 3,
+    brokerDownMs: 10000,
+    s3OutageMs: 60000,
+    burstFactor: 5,
+    burstSeconds: 30,
+    badRounds: 10,
+  },
+};
+
+export interface ScenarioResult {
+  readonly scenario: string;
+  readonly title: string;
+  readonly mode: DeliveryMode;
+  readonly profile: Profile['name'];
+  readonly seconds: number;
+  /** What happened, in order, with seconds since the scenario started. */
+  readonly faults: readonly string[];
+  readonly generated: number;
+  readonly verified: number;
+  /** Missing in the output topic (against the input topic) and in the verifier's sequence check. */
+  readonly missing: number;
+  readonly verifierMissing: number;
+  readonly duplicatedOutput: number;
+  readonly verifierDuplicates: number;
+  readonly outOfOrder: number;
+  readonly resentByProducers: number;
+  readonly altered: number;
+  readonly missingInS3: number;
+  readonly duplicatedInS3: number;
+  readonly unexpectedInS3: number;
+  readonly deadLettered: number;
+  readonly badSent: number;
+  readonly badKinds: number;
+  /** The slowest recovery of the scenario's faults, in seconds; null when nothing was injected. */
+  readonly recoverySeconds: number | null;
+  readonly peakRssMiB: Record<App, number>;
+  /** Every required outcome that did not hold; empty means the scenario passed. */
+  readonly failures: readonly string[];
+}
+
+export interface ScenarioContext {
+  readonly fleet: Fleet;
+  readonly infra: LocalInfra;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  readonly profile: Profile;
+  readonly random: () => number;
+  /** Notes a fault in the report, with the time since the scenario started. */
+  note(what: string): void;
+  /** Records the recovery time of one fault, in ms. */
+  recovered(ms: number): void;
+  /** Sends the bad-input corpus round after round, each record between two good ones of its key. */
+  sendBadInput(rounds: number): Promise<void>;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  readonly mode: DeliveryMode;
+  /** Recovery above this fails the scenario. */
+  readonly recoveryLimitMs?: number;
+  inject(ctx: ScenarioContext): Promise<void>;
+}
+
+/** A seeded generator (mulberry32), so a run's "random" moments can be replayed. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function shuffled<T>(items: readonly T[], random: () => number): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j], copy[i]];
+  }
+  return copy;
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the current run has carried `records` more records end to end. */
+async function carry(fleet: Fleet, records: number): Promise<void> {
+  const run = fleet.currentRun;
+  const seq = await fleet.acknowledged();
+  await fleet.flowingPast(run, seq + records, 120000);
+}
+
+function killEach(mode: DeliveryMode): Scenario {
+  return {
+    name: `sigkill-services-${mode}`,
+    title: 'SIGKILL of every service at random moments, restarted each time',
+    mode,
+    async inject({ fleet, admin, profile, random, note, recovered }) {
+      for (let round = 1; round <= profile.killRounds; round++) {
+        for (const app of shuffled(APPS, random)) {
+          // The random moment of the fault, not a wait for readiness.
+          await pause(500 + Math.floor(random() * 2500));
+          const killedAt = Date.now();
+          await fleet.kill(app);
+          note(`SIGKILL ${app}`);
+          await fleet.restart(app);
+          recovered(await fleet.recovered(admin, killedAt));
+        }
+      }
+    },
+  };
+}
+
+const brokerRestart: Scenario = {
+  name: 'broker-restart',
+  title: 'Kafka broker SIGKILLed mid-run, restarted on the same data',
+  mode: 'exactly-once',
+  recoveryLimitMs: 30000,
+  async inject({ fleet, infra, admin, profile, note, recovered }) {
+    await infra.killKafka();
+    note('SIGKILL Kafka broker');
+    await pause(profile.brokerDownMs);
+    await infra.startKafka();
+    const back = Date.now();
+    note('Kafka broker restarted');
+    recovered(await fleet.recovered(admin, back));
+  },
+};
+
+const s3Outage: Scenario = {
+  name: 's3-outage',
+  title: 'S3 server stopped mid-run, then started again',
+  mode: 'exactly-once',
+  async inject({ fleet, infra, admin, profile, note, recovered }) {
+    await infra.stopS3();
+    note(`S3 stopped for ${profile.s3OutageMs / 1000} s`);
+    await eventually(async () => ((await fleet.service('s3-archiver').get('/health/ready')).status === 503 ? true : undefined), 30000);
+    note('archiver reports not ready');
+    // The outage lasts this long by definition of the scenario.
+    await pause(profile.s3OutageMs);
+    await infra.startS3();
+    const back = Date.now();
+    note('S3 started');
+    recovered(await fleet.recovered(admin, back));
+  },
+};
+
+const badInput: Scenario = {
+  name: 'bad-input',
+  title: 'Bad-input corpus between good records, alongside the generator',
+  mode: 'exactly-once',
+  async inject({ fleet, admin, profile, note, recovered, sendBadInput }) {
+    const started = Date.now();
+    await sendBadInput(profile.badRounds);
+    note(`${profile.badRounds} rounds of the bad-input corpus sent`);
+    recovered(await fleet.recovered(admin, started));
+  },
+};
+
+const burst: Scenario = {
+  name: 'burst',
+  title: 'Burst at several times the normal rate, then back to normal',
+  mode: 'exactly-once',
+  async inject({ fleet, admin, profile, note, recovered }) {
+    const rate = fleet.rate * profile.burstFactor;
+    const count = rate * profile.burstSeconds;
+    const burstRun = await fleet.startGenerator(rate, count, 'burst');
+    note(`burst of ${count} records at ${rate}/s on top of ${fleet.rate}/s`);
+    expect0(await fleet.service('burst').waitForExit(profile.burstSeconds * 1000 + 120000), 'the burst generator');
+    const ended = Date.now();
+    note('burst over');
+    await eventually(
+      async () => {
+        const run = (await fleet.report()).runs.find((r) => r.runId === burstRun);
+        return run && run.unique >= count ? true : undefined;
+      },
+      180000,
+      100,
+    );
+    recovered(await fleet.recovered(admin, ended));
+  },
+};
+
+const rollingRestart: Scenario = {
+  name: 'rolling-restart',
+  title: 'Rolling restart: SIGTERM and start of every service, one after another',
+  mode: 'exactly-once',
+  async inject({ fleet, admin, note, recovered }) {
+    for (const app of APPS) {
+      const stoppedAt = Date.now();
+      expect0(await fleet.stop(app), `${app} on SIGTERM`);
+      note(`${app} stopped (exit 0) and started`);
+      await fleet.restart(app);
+      recovered(await fleet.recovered(admin, stoppedAt));
+    }
+  },
+};
+
+function expect0(code: number | null, what: string): void {
+  if (code !== 0) throw new Error(`${what} exited with ${String(code)}`);
+}
+
+export const SCENARIOS: readonly Scenario[] = [
+  killEach('exactly-once'),
+  killEach('at-least-once'),
+  brokerRestart,
+  s3Outage,
+  badInput,
+  burst,
+  rollingRestart,
+];
+
+/** The corpus: every kind the transformer must dead-letter, with the reason it must give. */
+function corpus(): { kinds: BadKind[]; values: (Buffer | null)[] } {
+  const records = badWebLogRecords();
+  return { kinds: records.map((r) => ({ name: r.name, reason: r.reason })), values: records.map((r) => r.value) };
+}
+
+/** Runs one scenario on its own fleet and judges the outcome. */
+export async function runScenario(
+  scenario: Scenario,
+  deps: { infra: LocalInfra; kafka: Kafka; admin: Admin; producer: Producer },
+  profile: Profile,
+  seed: number,
+  log: (line: string) => void = () => undefined,
+): Promise<ScenarioResult> {
+  const started = Date.now();
+  const fleet = new Fleet(uniqueName(scenario.name), scenario.mode, deps.infra.env(), profile.rate);
+  const faults: string[] = [];
+  const recoveries: number[] = [];
+  const bad = corpus();
+  const badSent = bad.kinds.map(() => 0);
+  const hostile = hostileWebLogs();
+  const note = (what: string) => {
+    const line = `${((Date.now() - started) / 1000).toFixed(1)} s ${what}`;
+    faults.push(line);
+    log(`  ${scenario.name}: ${line}`);
+  };
+  const failures: string[] = [];
+  try {
+    await fleet.startPipeline();
+    note('fleet ready, generator running');
+    await carry(fleet, profile.settle);
+    const ctx: ScenarioContext = {
+      fleet,
+      infra: deps.infra,
+      admin: deps.admin,
+      producer: deps.producer,
+      profile,
+      random: seededRandom(seed),
+      note,
+      recovered: (ms) => recoveries.push(ms),
+      async sendBadInput(rounds) {
+        const probeRun = `${fleet.id}-probe`;
+        if (!fleet.runIds.includes(probeRun)) fleet.runIds.push(probeRun);
+        const goods = webLogRun(rounds * (bad.values.length * 2 + hostile.length), 40, probeRun);
+        let next = 0;
+        for (let round = 0; round < rounds; round++) {
+          for (const [kind, value] of bad.values.entries()) {
+            const [before, after] = [goods[next++], goods[next++]];
+            if (!before || !after) throw new Error('ran out of probe records');
+            const json = (r: typeof before) => ({ key: r.key, value: JSON.stringify(r.value), headers: r.headers });
+            // One send per record keeps the order exact: good, bad, good on one key's partition.
+            for (const message of [json(before), { key: before.key, value, headers: { [BAD_KIND_HEADER]: String(kind) } }, json(after)]) {
+              await deps.producer.send({ topic: fleet.topics.input, acks: -1, messages: [message] });
+            }
+            badSent[kind] = (badSent[kind] ?? 0) + 1;
+          }
+          for (const { value } of hostile) {
+            const probe = goods[next++];
+            if (!probe) throw new Error('ran out of probe records');
+            await deps.producer.send({
+              topic: fleet.topics.input,
+              acks: -1,
+              messages: [{ key: value.ip, value: JSON.stringify({ ...value, event_id: probe.value.event_id }), headers: probe.headers }],
+            });
+          }
+        }
+      },
+    };
+    await scenario.inject(ctx);
+    await carry(fleet, profile.settle);
+    note('run ends: generator stopped, pipeline drains');
+  } catch (error) {
+    failures.push(`scenario did not complete: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  let ledger: Ledger | undefined;
+  let audit: AuditReport | undefined;
+  let report: Awaited<ReturnType<Fleet['report']>> | undefined;
+  try {
+    const stoppedWith = await fleet.stop('weblog-generator');
+    if (stoppedWith !== 0 && stoppedWith !== null) failures.push(`the generator exited with ${stoppedWith} on SIGTERM`);
+    await eventually(() => caughtUp(deps.admin, fleet.groups.transformer, fleet.topics.input), 180000);
+    ledger = await keepLedger(deps.kafka, fleet.topics, { kinds: bad.kinds, sent: badSent });
+    const expected = ledger.generated;
+    report = await eventually(
+      async () => {
+        const found = await fleet.report();
+        const unique = found.runs.filter((r) => fleet.runIds.includes(r.runId)).reduce((sum, r) => sum + r.unique, 0);
+        return unique >= expected ? found : undefined;
+      },
+      180000,
+      250,
+    ).catch(() => fleet.report());
+    await eventually(() => caughtUp(deps.admin, fleet.groups.archiver, fleet.topics.output), 180000);
+    audit = (await (await fetch(`${fleet.service('verifier').url}/audit`, { method: 'POST' })).json()) as AuditReport;
+  } catch (error) {
+    failures.push(`the pipeline did not drain: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  await fleet.shutdown();
+  const crashes = fleet.crashes;
+  await fleet.killAll();
+
+  const runs = (report?.runs ?? []).filter((r) => fleet.runIds.includes(r.runId));
+  const sum = (pick: (r: (typeof runs)[number]) => number) => runs.reduce((total, r) => total + pick(r), 0);
+  const result: ScenarioResult = {
+    scenario: scenario.name,
+    title: scenario.title,
+    mode: scenario.mode,
+    profile: profile.name,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+    faults,
+    generated: ledger?.generated ?? 0,
+    verified: sum((r) => r.unique),
+    missing: ledger?.missing ?? -1,
+    verifierMissing: sum((r) => r.missing),
+    duplicatedOutput: ledger?.duplicatedOutput ?? -1,
+    verifierDuplicates: sum((r) => r.duplicates),
+    outOfOrder: sum((r) => r.outOfOrder),
+    resentByProducers: ledger?.resentByProducers ?? 0,
+    altered: ledger?.altered ?? -1,
+    missingInS3: audit?.missingInS3 ?? -1,
+    duplicatedInS3: audit?.duplicatedInS3 ?? -1,
+    unexpectedInS3: audit?.unexpectedInS3 ?? -1,
+    deadLettered: ledger?.deadLettered ?? 0,
+    badSent: ledger?.badSent ?? 0,
+    badKinds: bad.kinds.length,
+    recoverySeconds: recoveries.length ? Math.round(Math.max(...recoveries) / 100) / 10 : null,
+    peakRssMiB: fleet.peakRssMiB(),
+    failures,
+  };
+  return { ...result, failures: [...failures, ...judge(result, ledger, crashes, scenario.recoveryLimitMs)] };
+}
+
+/** The required outcomes. */
+function judge(result: ScenarioResult, ledger: Ledger | undefined, crashes: readonly string[], recoveryLimitMs?: number): string[] {
+  const failures: string[] = [...crashes.map((c) => `a service needed a manual restart: ${c}`)];
+  const zero = (value: number, what: string) => {
+    if (value !== 0) failures.push(`${what}: ${value}, expected 0`);
+  };
+  if (result.generated === 0) failures.push('no records were generated');
+  zero(result.missing, 'records missing from the output topic');
+  zero(result.verifierMissing, 'sequence gaps the verifier found');
+  if (result.verified !== result.generated)
+    failures.push(`the verifier counted ${result.verified} records, the input topic holds ${result.generated}`);
+  zero(result.altered, 'output records that are not their input upper-cased');
+  zero(ledger?.unexpectedOutput ?? 0, 'output records of no input');
+  zero(result.missingInS3, 'output records missing in S3');
+  zero(result.duplicatedInS3, 'output records in S3 more than once');
+  zero(result.unexpectedInS3, 'S3 records not in the output topic');
+  zero(result.outOfOrder, 'records behind a later record of their key');
+  if (result.mode === 'exactly-once') zero(result.duplicatedOutput, 'duplicates the pipeline added to the output topic (exactly-once)');
+  zero(result.deadLettered - result.badSent, 'dead letters beyond the bad records sent');
+  for (const misfiled of ledger?.badMisfiled ?? []) failures.push(`bad record not dead-lettered as expected: ${misfiled}`);
+  if (recoveryLimitMs !== undefined && (result.recoverySeconds ?? Infinity) * 1000 > recoveryLimitMs) {
+    failures.push(`recovery took ${result.recoverySeconds} s, the limit is ${recoveryLimitMs / 1000} s`);
+  }
+  return failures;
+}
