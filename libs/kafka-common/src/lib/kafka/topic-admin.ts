@@ -5,7 +5,17 @@ export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
   readonly replicationFactor: number;
+  /** Topic configuration set at creation. */
+  readonly config?: Readonly<Record<string, string>>;
 }
+
+/**
+ * A dead letter is the original record plus headers naming its source and reason, so a record at
+ * the input topic's size limit (the broker default, 1 MiB) outgrows it. The dead-letter topic
+ * takes records twice that size, so such a record is dead-lettered whole instead of blocking its
+ * partition.
+ */
+export const DEAD_LETTER_MAX_MESSAGE_BYTES = 2 * 1024 * 1024;
 
 /**
  * Creates missing topics and checks the partition counts of existing ones. Services run with
@@ -19,7 +29,12 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
     await admin
       .createTopics({
         waitForLeaders: true,
-        topics: missing.map((spec) => ({ topic: spec.name, numPartitions: spec.partitions, replicationFactor: spec.replicationFactor })),
+        topics: missing.map((spec) => ({
+          topic: spec.name,
+          numPartitions: spec.partitions,
+          replicationFactor: spec.replicationFactor,
+          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+        })),
       })
       .catch((error: unknown) => {
         if (!(error instanceof Error) || !/already exists/i.test(error.message)) throw error;
@@ -41,5 +56,6 @@ export function pipelineTopicSpecs(topics: PipelineTopics): TopicSpec[] {
     name,
     partitions: topics.partitions,
     replicationFactor: topics.replicationFactor,
+    ...(name === topics.deadLetter.name ? { config: { 'max.message.bytes': String(DEAD_LETTER_MAX_MESSAGE_BYTES) } } : {}),
   }));
 }
