@@ -39,6 +39,13 @@ async function main(): Promise<number> {
   const selected = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : SCENARIOS;
 
   const infra = await privateInfra((line) => say(`  ${line}`));
+  // Ctrl-C: the servers stop, and exiting kills the services of the scenario that was running.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      say(`\n${signal}: stopping`);
+      void infra.stop().finally(() => process.exit(130));
+    });
+  }
   const clients = new SuiteClients(infra);
   const run: SuiteRun = { profile: profile.name, seed, startedAt: new Date().toISOString(), machine: describeMachine(), scenarios: [] };
   try {

@@ -50,7 +50,13 @@ export class Fleet {
     this.topics = isolatedTopics(id);
     this.groups = { transformer: `${id}-transformer`, archiver: `${id}-archiver` };
     this.sampler = setInterval(() => this.sampleMemory(), 250);
+    process.once('exit', this.killOnExit);
   }
+
+  /** However the suite ends (Ctrl-C, an uncaught error), no service outlives it. */
+  private readonly killOnExit = () => {
+    for (const member of this.members) if (member.process.running) process.kill(member.process.pid ?? 0, 'SIGKILL');
+  };
 
   private env(app: App): Record<string, string> {
     const shared = { ...this.infraEnv, ...this.topics.env, S3_BUCKET: 'weblog-archive', LOG_LEVEL: 'warn' };
@@ -225,6 +231,7 @@ export class Fleet {
   /** Every process that may still run, for a test's cleanup. */
   async killAll(): Promise<void> {
     clearInterval(this.sampler);
+    process.removeListener('exit', this.killOnExit);
     await Promise.all(this.members.map((m) => ((m.expectedExit = true), m.process.kill())));
   }
 }

@@ -34,15 +34,17 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     burstSeconds: 10,
     badRounds: 2,
   },
+  // 500 records/s leaves this pipeline headroom on a 2-core machine (the archiver's 10-record
+  // objects make S3 the first limit), so recovery times measure recovery, not saturation.
   long: {
     name: 'long',
-    rate: 1000,
+    rate: 500,
     settle: 5000,
     killRounds: 3,
     brokerDownMs: 10000,
     s3OutageMs: 60000,
     burstFactor: 5,
-    burstSeconds: 30,
+    burstSeconds: 20,
     badRounds: 10,
   },
 };
@@ -385,8 +387,8 @@ export async function runScenario(
   return { ...result, failures: [...failures, ...judge(result, ledger, crashes, scenario.recoveryLimitMs)] };
 }
 
-/** The required outcomes. */
-function judge(result: ScenarioResult, ledger: Ledger | undefined, crashes: readonly string[], recoveryLimitMs?: number): string[] {
+/** The required outcomes: every one that does not hold, in words. */
+export function judge(result: ScenarioResult, ledger: Ledger | undefined, crashes: readonly string[], recoveryLimitMs?: number): string[] {
   const failures: string[] = [...crashes.map((c) => `a service needed a manual restart: ${c}`)];
   // A run that did not drain has no ledger to judge; its failure is recorded already.
   if (!ledger) return failures;

@@ -1,4 +1,4 @@
-import { aTransformedWebLog, aWebLog, badWebLogRecords } from '../../testing';
+import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs } from '../../testing';
 import { TransformedWebLogContract } from '../contracts/transformed-web-log.contract';
 import { WebLogContract } from '../contracts/web-log.contract';
 import { decode, DecodeFailure, encode } from './codec';
@@ -22,6 +22,10 @@ describe('decode', () => {
       expect(result.reason).toBe(bad.reason);
       expect(result.detail.length).toBeGreaterThan(0);
     }
+  });
+
+  it.each(hostileWebLogs().map((h) => [h.name, h.value] as const))('carries %s as data', (_name, log) => {
+    expect(decode(WebLogContract, Buffer.from(JSON.stringify(log)))).toEqual({ ok: true, value: log });
   });
 
   it('rejects values above the byte limit before parsing them', () => {

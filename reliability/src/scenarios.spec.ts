@@ -1,0 +1,114 @@
+import { Ledger } from './ledger';
+import { judge, ScenarioResult, seededRandom } from './scenarios';
+import { resultsTable } from './suite';
+
+const ledger: Ledger = {
+  generated: 1000,
+  resentByProducers: 0,
+  missing: 0,
+  duplicatedOutput: 0,
+  altered: 0,
+  unexpectedOutput: 0,
+  deadLettered: 46,
+  badSent: 46,
+  badMisfiled: [],
+};
+
+const passing: ScenarioResult = {
+  scenario: 'broker-restart',
+  title: 'broker',
+  mode: 'exactly-once',
+  profile: 'short',
+  seconds: 30,
+  faults: [],
+  generated: 1000,
+  verified: 1000,
+  missing: 0,
+  verifierMissing: 0,
+  duplicatedOutput: 0,
+  verifierDuplicates: 0,
+  outOfOrder: 0,
+  resentByProducers: 0,
+  altered: 0,
+  missingInS3: 0,
+  duplicatedInS3: 0,
+  unexpectedInS3: 0,
+  deadLettered: 46,
+  badSent: 46,
+  badKinds: 46,
+  recoverySeconds: 12.5,
+  peakRssMiB: { 'weblog-generator': 130, transformer: 140, 's3-archiver': 135, verifier: 150 },
+  failures: [],
+};
+
+describe('judge', () => {
+  it('passes a run that kept every guarantee', () => {
+    expect(judge(passing, ledger, [], 30000)).toEqual([]);
+  });
+
+  it.each<[string, Partial<ScenarioResult>, string]>([
+    ['a missing record', { missing: 1 }, 'records missing from the output topic: 1'],
+    ['a sequence gap', { verifierMissing: 3 }, 'sequence gaps the verifier found: 3'],
+    ['a verifier that counted less', { verified: 999 }, 'the verifier counted 999 records'],
+    ['a record missing in S3', { missingInS3: 1 }, 'output records missing in S3: 1'],
+    ['a duplicate in S3', { duplicatedInS3: 2 }, 'output records in S3 more than once: 2'],
+    ['a stranger in S3', { unexpectedInS3: 1 }, 'S3 records not in the output topic: 1'],
+    ['an out-of-order record', { outOfOrder: 1 }, 'records behind a later record of their key: 1'],
+    ['a duplicate in exactly-once mode', { duplicatedOutput: 4 }, 'duplicates the pipeline added to the output topic (exactly-once): 4'],
+    ['a good record dead-lettered', { deadLettered: 47 }, 'dead letters beyond the bad records sent: 1'],
+    ['an altered record', { altered: 1 }, 'output records that are not their input upper-cased: 1'],
+    ['a slow recovery', { recoverySeconds: 31 }, 'recovery took 31 s, the limit is 30 s'],
+    ['an empty run', { generated: 0, verified: 0 }, 'no records were generated'],
+  ])('fails on %s', (_what, change, failure) => {
+    expect(judge({ ...passing, ...change }, ledger, [], 30000).join('\n')).toContain(failure);
+  });
+
+  it('allows duplicates in the output topic in at-least-once mode, never in S3', () => {
+    expect(judge({ ...passing, mode: 'at-least-once', duplicatedOutput: 7 }, ledger, [])).toEqual([]);
+    expect(judge({ ...passing, mode: 'at-least-once', duplicatedInS3: 1 }, ledger, [])).toHaveLength(1);
+  });
+
+  it('fails on a misfiled bad record and on a service that exited unasked', () => {
+    const failures = judge(passing, { ...ledger, badMisfiled: ['JSON null: sent 2, dead-lettered with reason not-an-object 1'] }, [
+      'transformer exited with 1 unasked',
+    ]);
+    expect(failures).toEqual([
+      'a service needed a manual restart: transformer exited with 1 unasked',
+      'bad record not dead-lettered as expected: JSON null: sent 2, dead-lettered with reason not-an-object 1',
+    ]);
+  });
+
+  it('has nothing to judge without a ledger beyond the crashes', () => {
+    expect(judge(passing, undefined, [])).toEqual([]);
+  });
+});
+
+describe('seededRandom', () => {
+  it('repeats its sequence for a seed and stays in [0, 1)', () => {
+    const a = seededRandom(7);
+    const b = seededRandom(7);
+    const values = Array.from({ length: 1000 }, () => a());
+    expect(values).toEqual(Array.from({ length: 1000 }, () => b()));
+    expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
+    expect(seededRandom(8)()).not.toBe(values[0]);
+  });
+});
+
+describe('resultsTable', () => {
+  it('renders one row per scenario with the figures and the verdict', () => {
+    const table = resultsTable({
+      profile: 'long',
+      seed: 1,
+      startedAt: '2026-11-24T00:00:00Z',
+      machine: { cpus: 2, memoryGiB: 24, node: 'v20', platform: 'Linux' },
+      scenarios: [passing, { ...passing, scenario: 'bad-input', failures: ['x'], missingInS3: 2 }],
+    });
+    const lines = table.split('\n');
+    expect(lines).toHaveLength(4);
+    expect(lines[2]).toBe(
+      '| broker-restart | exactly-once | 1,000 | 1,000 | 0 / 0 | 0 / 0 | 46 of 46 bad (46 kinds) | 12.5 | 130 / 140 / 135 / 150 | pass |',
+    );
+    expect(lines[3]).toContain('| 0 / 2 |');
+    expect(lines[3]).toMatch(/\| FAIL \(1\) \|$/);
+  });
+});
