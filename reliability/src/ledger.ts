@@ -1,4 +1,4 @@
-import { Kafka } from 'kafkajs';
+import { Kafka, KafkaMessage } from 'kafkajs';
 import {
   DeadLetterHeaders,
   decode,
@@ -49,79 +49,99 @@ function sameFields(expected: Record<string, unknown>, actual: Record<string, un
 }
 
 /**
- * Reads the input, output and dead-letter topics to their ends and accounts for every record:
- * `badSent[i]` is the corpus record sent `counts[i]` times with `BAD_KIND_HEADER` = i.
+ * Tallies the records of a scenario's topics, fed one by one: `bad.sent[i]` corpus records of kind
+ * `i` (marked with `BAD_KIND_HEADER`) went into the input topic.
  */
+export class LedgerTally {
+  private readonly inputs = new Map<string, { count: number; expected: Record<string, unknown> }>();
+  private readonly outputs = new Map<string, number>();
+  private readonly filed: { right: number; wrong: string[] }[];
+  private resent = 0;
+  private altered = 0;
+  private unexpected = 0;
+  private deadLettered = 0;
+
+  constructor(
+    private readonly inputTopic: string,
+    private readonly bad: { readonly kinds: readonly BadKind[]; readonly sent: readonly number[] },
+  ) {
+    this.filed = bad.kinds.map(() => ({ right: 0, wrong: [] }));
+  }
+
+  /** Input records must all be read before the first output record. */
+  input(message: KafkaMessage): void {
+    if (headerText(message.headers, BAD_KIND_HEADER) !== undefined) return;
+    const decoded = decode(WebLogContract, message.value);
+    if (!decoded.ok) return;
+    const id = decoded.value.event_id.toUpperCase();
+    const entry = this.inputs.get(id);
+    if (entry) {
+      entry.count++;
+      this.resent++;
+    } else this.inputs.set(id, { count: 1, expected: upperCased(decoded.value) });
+  }
+
+  output(message: KafkaMessage): void {
+    const decoded = decode(TransformedWebLogContract, message.value);
+    const input = decoded.ok ? this.inputs.get(decoded.value.event_id) : undefined;
+    if (!decoded.ok || !input) {
+      this.unexpected++;
+      return;
+    }
+    if (!sameFields(input.expected, decoded.value)) this.altered++;
+    this.outputs.set(decoded.value.event_id, (this.outputs.get(decoded.value.event_id) ?? 0) + 1);
+  }
+
+  deadLetter(message: KafkaMessage): void {
+    if (headerText(message.headers, DeadLetterHeaders.sourceTopic) !== this.inputTopic) return;
+    this.deadLettered++;
+    const kind = Number(headerText(message.headers, BAD_KIND_HEADER));
+    const reason = headerText(message.headers, DeadLetterHeaders.reason) ?? '(none)';
+    const entry = this.filed[kind];
+    if (!entry) return;
+    if (reason === this.bad.kinds[kind]?.reason) entry.right++;
+    else entry.wrong.push(reason);
+  }
+
+  ledger(): Ledger {
+    let missing = 0;
+    let duplicated = 0;
+    for (const [id, input] of this.inputs) {
+      const copies = this.outputs.get(id) ?? 0;
+      if (copies === 0) missing++;
+      duplicated += Math.max(0, copies - input.count);
+    }
+    const badMisfiled = this.bad.kinds.flatMap((kind, i) => {
+      const { right, wrong } = this.filed[i] ?? { right: 0, wrong: [] };
+      const sent = this.bad.sent[i] ?? 0;
+      if (right === sent && wrong.length === 0) return [];
+      return [
+        `${kind.name}: sent ${sent}, dead-lettered with reason ${kind.reason} ${right}${wrong.length ? `, with other reasons: ${wrong.join(', ')}` : ''}`,
+      ];
+    });
+    return {
+      generated: this.inputs.size,
+      resentByProducers: this.resent,
+      missing,
+      duplicatedOutput: duplicated,
+      altered: this.altered,
+      unexpectedOutput: this.unexpected,
+      deadLettered: this.deadLettered,
+      badSent: this.bad.sent.reduce((sum, n) => sum + n, 0),
+      badMisfiled,
+    };
+  }
+}
+
+/** Reads the input, output (read committed) and dead-letter topics to their ends and tallies them. */
 export async function keepLedger(
   kafka: Kafka,
   topics: { readonly input: string; readonly output: string; readonly deadLetter: string },
   bad: { readonly kinds: readonly BadKind[]; readonly sent: readonly number[] },
 ): Promise<Ledger> {
-  const inputs = new Map<string, { count: number; expected: Record<string, unknown> }>();
-  let resent = 0;
-  await readTopicToEnd(kafka, topics.input, (_partition, message) => {
-    if (headerText(message.headers, BAD_KIND_HEADER) !== undefined) return;
-    const decoded = decode(WebLogContract, message.value);
-    if (!decoded.ok) return;
-    const id = decoded.value.event_id.toUpperCase();
-    const entry = inputs.get(id);
-    if (entry) {
-      entry.count++;
-      resent++;
-    } else inputs.set(id, { count: 1, expected: upperCased(decoded.value) });
-  });
-
-  const outputs = new Map<string, number>();
-  let altered = 0;
-  let unexpected = 0;
-  await readTopicToEnd(kafka, topics.output, (_partition, message) => {
-    const decoded = decode(TransformedWebLogContract, message.value);
-    const input = decoded.ok ? inputs.get(decoded.value.event_id) : undefined;
-    if (!decoded.ok || !input) {
-      unexpected++;
-      return;
-    }
-    if (!sameFields(input.expected, decoded.value)) altered++;
-    outputs.set(decoded.value.event_id, (outputs.get(decoded.value.event_id) ?? 0) + 1);
-  });
-
-  const filed = bad.kinds.map(() => ({ right: 0, wrong: [] as string[] }));
-  let deadLettered = 0;
-  await readTopicToEnd(kafka, topics.deadLetter, (_partition, message) => {
-    if (headerText(message.headers, DeadLetterHeaders.sourceTopic) !== topics.input) return;
-    deadLettered++;
-    const kind = Number(headerText(message.headers, BAD_KIND_HEADER));
-    const reason = headerText(message.headers, DeadLetterHeaders.reason) ?? '(none)';
-    const entry = filed[kind];
-    if (!entry) return;
-    if (reason === bad.kinds[kind]?.reason) entry.right++;
-    else entry.wrong.push(reason);
-  });
-
-  let missing = 0;
-  let duplicated = 0;
-  for (const [id, input] of inputs) {
-    const copies = outputs.get(id) ?? 0;
-    if (copies === 0) missing++;
-    duplicated += Math.max(0, copies - input.count);
-  }
-  const badMisfiled = bad.kinds.flatMap((kind, i) => {
-    const { right, wrong } = filed[i] ?? { right: 0, wrong: [] };
-    const sent = bad.sent[i] ?? 0;
-    if (right === sent && wrong.length === 0) return [];
-    return [
-      `${kind.name}: sent ${sent}, dead-lettered with reason ${kind.reason} ${right}${wrong.length ? `, with other reasons: ${wrong.join(', ')}` : ''}`,
-    ];
-  });
-  return {
-    generated: inputs.size,
-    resentByProducers: resent,
-    missing,
-    duplicatedOutput: duplicated,
-    altered,
-    unexpectedOutput: unexpected,
-    deadLettered,
-    badSent: bad.sent.reduce((sum, n) => sum + n, 0),
-    badMisfiled,
-  };
+  const tally = new LedgerTally(topics.input, bad);
+  await readTopicToEnd(kafka, topics.input, (_partition, message) => tally.input(message));
+  await readTopicToEnd(kafka, topics.output, (_partition, message) => tally.output(message));
+  await readTopicToEnd(kafka, topics.deadLetter, (_partition, message) => tally.deadLetter(message));
+  return tally.ledger();
 }

@@ -1,0 +1,80 @@
+import { KafkaMessage } from 'kafkajs';
+import { DeadLetterHeaders, WebLog } from '@weblog/kafka-common';
+import { aWebLog } from '@weblog/kafka-common/testing';
+import { BAD_KIND_HEADER, LedgerTally } from './ledger';
+
+const INPUT = 'scenario-input';
+const kinds = [
+  { name: 'JSON null', reason: 'not-an-object' },
+  { name: 'truncated JSON', reason: 'invalid-json' },
+];
+
+let offset = 0;
+function message(value: Buffer | null, headers: Record<string, string> = {}): KafkaMessage {
+  return { key: null, value, headers, offset: String(offset++), timestamp: '0', attributes: 0 };
+}
+const json = (value: unknown) => Buffer.from(JSON.stringify(value));
+const upper = (log: WebLog) => ({
+  ...log,
+  event_id: log.event_id.toUpperCase(),
+  url: log.url.toUpperCase(),
+  user_agent: log.user_agent.toUpperCase(),
+});
+const deadLetter = (kind: number, reason: string, source = INPUT) =>
+  message(json(null), { [BAD_KIND_HEADER]: String(kind), [DeadLetterHeaders.sourceTopic]: source, [DeadLetterHeaders.reason]: reason });
+
+describe('LedgerTally', () => {
+  const logs = [aWebLog(), aWebLog({ url: "/q?x=1' OR '1'='1" }), aWebLog()] as const;
+
+  function tally(sent = [0, 0]): LedgerTally {
+    const t = new LedgerTally(INPUT, { kinds, sent });
+    for (const log of logs) t.input(message(json(log)));
+    return t;
+  }
+
+  it('balances when every input arrived once, upper-cased', () => {
+    const t = tally();
+    for (const log of logs) t.output(message(json(upper(log))));
+    expect(t.ledger()).toEqual({
+      generated: 3,
+      resentByProducers: 0,
+      missing: 0,
+      duplicatedOutput: 0,
+      altered: 0,
+      unexpectedOutput: 0,
+      deadLettered: 0,
+      badSent: 0,
+      badMisfiled: [],
+    });
+  });
+
+  it('counts missing, duplicated, altered and unexpected output records', () => {
+    const t = tally();
+    t.output(message(json(upper(logs[0]))));
+    t.output(message(json(upper(logs[0]))));
+    t.output(message(json({ ...upper(logs[1]), url: logs[1].url })));
+    t.output(message(json(upper(aWebLog()))));
+    expect(t.ledger()).toMatchObject({ missing: 1, duplicatedOutput: 1, altered: 1, unexpectedOutput: 1 });
+  });
+
+  it('does not blame the pipeline for a record its producer wrote twice', () => {
+    const t = tally();
+    t.input(message(json(logs[2])));
+    for (const log of [...logs, logs[2]]) t.output(message(json(upper(log))));
+    expect(t.ledger()).toMatchObject({ generated: 3, resentByProducers: 1, duplicatedOutput: 0 });
+  });
+
+  it('leaves bad records out of the input count and checks each dead letter and its reason', () => {
+    const t = tally([1, 2]);
+    t.input(message(null, { [BAD_KIND_HEADER]: '0' }));
+    t.deadLetter(deadLetter(0, 'not-an-object'));
+    t.deadLetter(deadLetter(1, 'invalid-json'));
+    t.deadLetter(deadLetter(1, 'contract-violation'));
+    t.deadLetter(deadLetter(0, 'not-an-object', 'another-topic'));
+    const ledger = t.ledger();
+    expect(ledger).toMatchObject({ generated: 3, deadLettered: 3, badSent: 3 });
+    expect(ledger.badMisfiled).toEqual([
+      'truncated JSON: sent 2, dead-lettered with reason invalid-json 1, with other reasons: contract-violation',
+    ]);
+  });
+});
