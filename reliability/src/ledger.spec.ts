@@ -52,7 +52,7 @@ describe('LedgerTally', () => {
     const t = tally();
     t.output(message(json(upper(logs[0]))));
     t.output(message(json(upper(logs[0]))));
-    t.output(message(json({ ...upper(logs[1]), url: logs[1].url })));
+    t.output(message(json({ ...upper(logs[1]), status_code: 503 })));
     t.output(message(json(upper(aWebLog()))));
     expect(t.ledger()).toMatchObject({ missing: 1, duplicatedOutput: 1, altered: 1, unexpectedOutput: 1 });
   });
