@@ -10,7 +10,7 @@ import {
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { ArchiverConsumer } from './archive/archiver.consumer';
 import { ArchiverMetrics } from './archive/archiver.metrics';
-import { ArchiverService } from './archive/archiver.service';
+import { ArchiverService, UPLOAD_RETRY } from './archive/archiver.service';
 import { ArchiverEnv } from './archiver.env';
 import { ARCHIVE_STORE, ARCHIVER_ENV, ARCHIVER_PRODUCER, ARCHIVER_TRANSPORT } from './archiver.tokens';
 
@@ -33,7 +33,7 @@ export class AppModule {
           subscribe: (topics) => [{ key: OutputTopic.key, topic: topics.output.name }],
           deadLetterProducer: ARCHIVER_PRODUCER,
           partitionsConsumedConcurrently: env.ARCHIVER_CONCURRENCY,
-          retry: { initialMs: 500, maxMs: 30000 },
+          retry: UPLOAD_RETRY,
           observers: [ArchiverMetrics, ArchiverService],
         }),
       ],

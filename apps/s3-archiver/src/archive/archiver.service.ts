@@ -38,6 +38,13 @@ const TICK_MS = 200;
  * S3 (or in the dead-letter topic). Keys are deterministic and writes conditional, so a record
  * lands in S3 exactly once whatever crashes or rebalances happen in between.
  */
+/**
+ * Backoff of failed uploads. The cap bounds how long after an S3 outage the archiver notices that
+ * S3 is back: one request per partition every 10 s is nothing to a recovering server (a 30 s cap
+ * made the recovery after a 60 s outage take 30 s).
+ */
+export const UPLOAD_RETRY = { initialMs: 500, maxMs: 10000 } as const;
+
 @Injectable()
 export class ArchiverService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleDestroy, TransportObserver {
   private readonly logger = new Logger(ArchiverService.name);
@@ -187,7 +194,7 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
           },
           (error: unknown) => {
             state.failures++;
-            state.retryAt = Date.now() + backoffDelay(state.failures, 500, 30000);
+            state.retryAt = Date.now() + backoffDelay(state.failures, UPLOAD_RETRY.initialMs, UPLOAD_RETRY.maxMs);
             this.logger.warn(
               `timed flush of ${state.topic}/${state.partition} failed (attempt ${state.failures}): ${error instanceof Error ? error.message : String(error)}`,
             );
