@@ -184,7 +184,8 @@ export class Fleet {
   async recovered(admin: Admin, since: number, timeoutMs = 180000): Promise<number> {
     const run = this.currentRun;
     const seq = await eventually(() => this.acknowledged(), timeoutMs);
-    const ends = await admin.fetchTopicOffsets(this.topics.output);
+    // Just after a broker restart the partitions may still be electing leaders: ask until it answers.
+    const ends = await eventually(() => admin.fetchTopicOffsets(this.topics.output), timeoutMs);
     await Promise.all([
       this.flowingPast(run, seq, timeoutMs),
       eventually(

@@ -409,7 +409,7 @@ export function judge(result: ScenarioResult, ledger: Ledger | undefined, crashe
   if (result.mode === 'exactly-once') zero(result.duplicatedOutput, 'duplicates the pipeline added to the output topic (exactly-once)');
   zero(result.deadLettered - result.badSent, 'dead letters beyond the bad records sent');
   for (const misfiled of ledger?.badMisfiled ?? []) failures.push(`bad record not dead-lettered as expected: ${misfiled}`);
-  if (recoveryLimitMs !== undefined && (result.recoverySeconds ?? Infinity) * 1000 > recoveryLimitMs) {
+  if (recoveryLimitMs !== undefined && result.recoverySeconds !== null && result.recoverySeconds * 1000 > recoveryLimitMs) {
     failures.push(`recovery took ${result.recoverySeconds} s, the limit is ${recoveryLimitMs / 1000} s`);
   }
   return failures;
