@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Admin } from 'kafkajs';
 import { VerificationReport } from '@weblog/kafka-common';
 import { eventually, isolatedTopics, metricValue, ServiceProcess } from '@weblog/kafka-common/testing';
@@ -20,6 +21,7 @@ function peakRssBytes(pid: number | undefined): number {
 
 interface Member {
   readonly app: App;
+  readonly name: string;
   readonly process: ServiceProcess;
   /** Stopped or killed on purpose: its exit is not a failure. */
   expectedExit: boolean;
@@ -46,6 +48,8 @@ export class Fleet {
     readonly mode: DeliveryMode,
     private readonly infraEnv: Record<string, string>,
     readonly rate: number,
+    /** Where every incarnation's output goes, one file each. */
+    readonly logDir: string,
   ) {
     this.topics = isolatedTopics(id);
     this.groups = { transformer: `${id}-transformer`, archiver: `${id}-archiver` };
@@ -85,7 +89,11 @@ export class Fleet {
   /** Starts a service (or a second generator under another name) and waits until it is ready. */
   async start(app: App, extra: Record<string, string> = {}, name: string = app): Promise<ServiceProcess> {
     const process = await ServiceProcess.start(app, { ...this.env(app), ...extra });
-    const member: Member = { app, process, expectedExit: false };
+    mkdirSync(this.logDir, { recursive: true });
+    const log = createWriteStream(path.join(this.logDir, `${name}-${this.members.filter((m) => m.name === name).length + 1}.log`));
+    process.onOutput((chunk) => log.write(chunk));
+    void process.whenExited().then(() => log.end());
+    const member: Member = { app, name, process, expectedExit: false };
     this.members.push(member);
     this.current.set(name, member);
     void process.whenExited().then((code) => {

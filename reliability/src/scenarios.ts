@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { AuditReport } from '@weblog/kafka-common';
 import { badWebLogRecords, caughtUp, eventually, hostileWebLogs, uniqueName, webLogRun } from '@weblog/kafka-common/testing';
@@ -263,13 +264,14 @@ function corpus(): { kinds: BadKind[]; values: (Buffer | null)[] } {
 /** Runs one scenario on its own fleet and judges the outcome. */
 export async function runScenario(
   scenario: Scenario,
-  deps: { infra: LocalInfra; kafka: Kafka; admin: Admin; producer: Producer },
+  deps: { infra: LocalInfra; kafka: Kafka; admin: Admin; producer: Producer; logDir: string },
   profile: Profile,
   seed: number,
   log: (line: string) => void = () => undefined,
 ): Promise<ScenarioResult> {
   const started = Date.now();
-  const fleet = new Fleet(uniqueName(scenario.name), scenario.mode, deps.infra.env(), profile.rate);
+  const id = uniqueName(scenario.name);
+  const fleet = new Fleet(id, scenario.mode, deps.infra.env(), profile.rate, path.join(deps.logDir, id));
   const faults: string[] = [];
   const recoveries: number[] = [];
   const bad = corpus();

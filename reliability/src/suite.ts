@@ -51,7 +51,14 @@ export class SuiteClients {
   }
 
   run(scenario: Scenario, profile: Profile, seed: number, log?: (line: string) => void): Promise<ScenarioResult> {
-    return runScenario(scenario, { infra: this.infra, kafka: this.kafka, admin: this.admin, producer: this.producer }, profile, seed, log);
+    const logDir = path.resolve(__dirname, '../../.weblog/reliability/logs');
+    return runScenario(
+      scenario,
+      { infra: this.infra, kafka: this.kafka, admin: this.admin, producer: this.producer, logDir },
+      profile,
+      seed,
+      log,
+    );
   }
 }
 

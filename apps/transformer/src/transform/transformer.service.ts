@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import { Kafka, Producer } from 'kafkajs';
+import { Admin, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import {
   BatchOutcome,
   BatchOutcomes,
@@ -32,6 +32,9 @@ import { TransformerMetrics } from './transformer.metrics';
 export class TransformerService implements OnApplicationShutdown {
   private readonly logger = new Logger(TransformerService.name);
   private readonly transactional = new Map<string, Promise<Producer>>();
+  /** Per transactional id: the input offset after the last batch this process committed. */
+  private readonly nextOffset = new Map<string, bigint>();
+  private adminClient?: Promise<Admin>;
 
   constructor(
     @Inject(TRANSFORMER_ENV) private readonly env: TransformerEnv,
@@ -42,25 +45,72 @@ export class TransformerService implements OnApplicationShutdown {
   ) {}
 
   async process(batch: KafkaBatch, ctx: KafkaBatchContext): Promise<BatchOutcome> {
-    const result = transformBatch(batch.messages, Date.now(), this.env.TRANSFORMER_MAX_VALUE_BYTES);
     if (this.env.TRANSFORMER_MODE === 'exactly-once') {
-      await this.publishInTransaction(batch, ctx, result);
-    } else {
-      await Promise.all([
-        sendRecords(this.producer.producer, this.topics.output, result.outputs),
-        sendRaw(
-          this.producer.producer,
-          this.topics.deadLetter,
-          result.rejected.map((r) => ctx.deadLetterMessage(r.message, r.failure)),
-        ),
-      ]);
+      const id = `${this.env.TRANSFORMER_TRANSACTIONAL_ID_PREFIX}-${batch.topic}-${batch.partition}`;
+      const pending = await this.notYetCommitted(id, batch, ctx);
+      const result = transformBatch(pending, Date.now(), this.env.TRANSFORMER_MAX_VALUE_BYTES);
+      if (pending.length > 0) await this.publishInTransaction(id, batch, ctx, result);
+      else this.nextOffset.set(id, BigInt(batch.lastOffset) + 1n);
+      this.count(result);
+      return BatchOutcomes.committedByHandler;
     }
+    const result = transformBatch(batch.messages, Date.now(), this.env.TRANSFORMER_MAX_VALUE_BYTES);
+    await Promise.all([
+      sendRecords(this.producer.producer, this.topics.output, result.outputs),
+      sendRaw(
+        this.producer.producer,
+        this.topics.deadLetter,
+        result.rejected.map((r) => ctx.deadLetterMessage(r.message, r.failure)),
+      ),
+    ]);
     this.count(result);
-    return this.env.TRANSFORMER_MODE === 'exactly-once' ? BatchOutcomes.committedByHandler : BatchOutcomes.commitBatch;
+    return BatchOutcomes.commitBatch;
   }
 
-  private async publishInTransaction(batch: KafkaBatch, ctx: KafkaBatchContext, result: TransformedBatch): Promise<void> {
-    const id = `${this.env.TRANSFORMER_TRANSACTIONAL_ID_PREFIX}-${batch.topic}-${batch.partition}`;
+  /**
+   * The records of the batch that no transaction has committed yet. A transaction whose commit
+   * failed on our side (the broker died while answering) may still have committed on the broker,
+   * and kafkajs fetches the same records again: processing them again would duplicate them. So
+   * whenever this partition's position is not the one our last commit left (after a failure, a
+   * rebalance, or at start), a new producer is initialised first, which waits until the broker
+   * has finished any transaction of this id, and the group's committed offset then says what is
+   * already done. (KIP-447's stable offset fetch, which kafkajs lacks.)
+   */
+  private async notYetCommitted(id: string, batch: KafkaBatch, ctx: KafkaBatchContext): Promise<readonly KafkaMessage[]> {
+    if (this.nextOffset.get(id) === BigInt(batch.firstOffset)) return batch.messages;
+    await this.discardProducer(id);
+    await this.transactionalProducer(id);
+    const admin = await this.admin();
+    const [committed] = await admin.fetchOffsets({ groupId: ctx.groupId, topics: [batch.topic] });
+    const offset = BigInt(committed?.partitions.find((p) => p.partition === batch.partition)?.offset ?? '-1');
+    const pending = batch.messages.filter((m) => BigInt(m.offset) >= offset);
+    if (pending.length < batch.messages.length) {
+      this.logger.warn(
+        `${batch.topic}/${batch.partition}: ${batch.messages.length - pending.length} records below the committed offset ${offset} were already transformed by a transaction that committed; skipped`,
+      );
+    }
+    return pending;
+  }
+
+  private admin(): Promise<Admin> {
+    this.adminClient ??= (async () => {
+      const admin = this.kafka.admin();
+      await admin.connect();
+      return admin;
+    })().catch((error: unknown) => {
+      this.adminClient = undefined;
+      throw error;
+    });
+    return this.adminClient;
+  }
+
+  private async discardProducer(id: string): Promise<void> {
+    const producer = this.transactional.get(id);
+    this.transactional.delete(id);
+    await producer?.then((p) => p.disconnect()).catch(() => undefined);
+  }
+
+  private async publishInTransaction(id: string, batch: KafkaBatch, ctx: KafkaBatchContext, result: TransformedBatch): Promise<void> {
     const producer = await this.transactionalProducer(id);
     const transaction = await producer.transaction();
     try {
@@ -77,9 +127,12 @@ export class TransformerService implements OnApplicationShutdown {
       // A partition revoked while the batch ran belongs to someone else now: its work must not commit.
       if (ctx.isStale()) throw new Error(`partition ${batch.topic}/${batch.partition} was revoked during the batch`);
       await transaction.commit();
+      this.nextOffset.set(id, BigInt(batch.lastOffset) + 1n);
       this.metrics.transactions.inc({ outcome: 'committed' });
       this.metrics.commits.inc({ mode: 'transaction' });
     } catch (error) {
+      // The outcome may be unknown (a commit the broker got but never answered): resynchronise.
+      this.nextOffset.delete(id);
       this.metrics.transactions.inc({ outcome: 'aborted' });
       await transaction.abort().catch(() => undefined);
       // A fenced or broken producer cannot be reused; the next batch gets a new one.
@@ -113,5 +166,6 @@ export class TransformerService implements OnApplicationShutdown {
     const producers = await Promise.allSettled(this.transactional.values());
     await Promise.all(producers.flatMap((p) => (p.status === 'fulfilled' ? [p.value.disconnect()] : [])));
     this.transactional.clear();
+    await this.adminClient?.then((admin) => admin.disconnect()).catch(() => undefined);
   }
 }
