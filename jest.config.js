@@ -5,5 +5,5 @@ module.exports = {
   ...preset,
   displayName: 'unit',
   rootDir: __dirname,
-  testMatch: ['<rootDir>/{apps,libs,infra,reliability}/**/src/**/*.spec.ts'],
+  testMatch: ['<rootDir>/{apps,libs,infra,reliability,bench}/**/src/**/*.spec.ts'],
 };

@@ -1,23 +1,12 @@
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Admin } from 'kafkajs';
 import { VerificationReport } from '@weblog/kafka-common';
-import { eventually, isolatedTopics, metricValue, ServiceProcess } from '@weblog/kafka-common/testing';
+import { eventually, isolatedTopics, metricValue, peakRssBytes, ServiceProcess } from '@weblog/kafka-common/testing';
 
 export const APPS = ['weblog-generator', 'transformer', 's3-archiver', 'verifier'] as const;
 export type App = (typeof APPS)[number];
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
-
-/** Peak resident memory of a process so far (the kernel's high-water mark), in bytes. */
-function peakRssBytes(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) * 1024 : 0;
-  } catch {
-    return 0;
-  }
-}
 
 interface Member {
   readonly app: App;

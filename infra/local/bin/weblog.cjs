@@ -92,6 +92,13 @@ const commands = {
     step('reliability suite: faults, bad input and bursts against a Kafka broker and an S3 server of its own');
     runToEnd('reliability/dist/cli.js');
   },
+  bench() {
+    ensureDependencies();
+    build();
+    prepareInfrastructure();
+    step('benchmarks: our services and their peers on one local Kafka broker and S3 server');
+    runToEnd('bench/dist/cli.js');
+  },
 };
 
 /** Runs a built script with this command's arguments and exits with its status. */
@@ -104,7 +111,7 @@ function runToEnd(script) {
 
 const command = commands[process.argv[2] ?? ''];
 if (!command) {
-  process.stderr.write('usage: weblog.cjs start|test|reliability\n');
+  process.stderr.write('usage: weblog.cjs start|test|reliability|bench\n');
   process.exit(2);
 }
 command();

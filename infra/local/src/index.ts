@@ -8,7 +8,10 @@ import { prepareLocalInfra } from './prepare';
 import { createRunDir, RunDir } from './run-dir';
 import { defaultLog, keepRunDirs, Log } from './settings';
 
-export { prepareLocalInfra } from './prepare';
+export { cachedArtifact, mavenJars, prepareKafka, prepareLocalInfra } from './prepare';
+export type { CachedArtifact } from './prepare';
+export { runTool } from './run-tool';
+export { requireJava, requireMaven } from './toolchain';
 export type { KafkaArtifacts, MinioArtifacts, PreparedInfra, PrepareSelection } from './prepare';
 export { cacheRoot, kafkaVersion } from './settings';
 export { prepareDeployTools, requireCommand } from './deploy-tools';

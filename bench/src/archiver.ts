@@ -1,0 +1,147 @@
+// Archiver benchmark: the output topic pre-filled with transformed web logs, then the archiver
+// writes all of it to S3 at flush size 10 and 10,000. The limit beside it: how many objects of the
+// same size a plain @aws-sdk/client-s3 PutObject loop stores at the same concurrency.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ServiceProcess, uniqueName } from '@weblog/kafka-common/testing';
+import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
+import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
+import { Rates, ratio, round, table } from './measure';
+import { startTransformer } from './peers';
+
+const BUCKET = 'weblog-archive';
+/** The archiver's default: partitions uploaded at the same time. */
+const CONCURRENCY = 3;
+const RAW_SECONDS = 15;
+
+export interface ArchiverRow extends Rates, Footprint {
+  readonly flushSize: number;
+  readonly records: number;
+  readonly objects: number;
+  readonly averageObjectBytes: number;
+  readonly objectsPerSecond: number;
+  readonly raw: RawPutRate;
+}
+
+export interface RawPutRate {
+  readonly objectBytes: number;
+  readonly objects: number;
+  readonly objectsPerSecond: number;
+  readonly mibPerSecond: number;
+}
+
+function store(): ArchiveStore {
+  return new ArchiveStore(
+    createS3Client({
+      S3_BUCKET: BUCKET,
+      S3_REGION: process.env['S3_REGION'] ?? 'us-east-1',
+      S3_FORCE_PATH_STYLE: true,
+      S3_ENDPOINT: process.env['S3_ENDPOINT'],
+    }),
+    BUCKET,
+  );
+}
+
+/** Objects of `body` stored back to back by `concurrency` loops for `seconds`. */
+export async function rawPutRate(archive: ArchiveStore, body: Buffer, concurrency: number, seconds: number): Promise<RawPutRate> {
+  const prefix = uniqueName('bench-raw-put');
+  const started = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
+  let stored = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (elapsed() < seconds) {
+        const key = `${prefix}/${stored}`;
+        stored++;
+        await archive.client.send(new PutObjectCommand({ Bucket: archive.bucket, Key: key, Body: body }));
+      }
+    }),
+  );
+  const took = elapsed();
+  return {
+    objectBytes: body.length,
+    objects: stored,
+    objectsPerSecond: round(stored / took, 1),
+    mibPerSecond: round((stored * body.length) / took / 2 ** 20, 1),
+  };
+}
+
+export async function benchArchiver(ctx: BenchContext, records: number): Promise<ArchiverRow[]> {
+  const topics = await freshTopics(ctx, 'bench-archiver', ['input', 'output', 'dead-letter']);
+  ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs, then upper-casing them into the output topic`);
+  await fillWithWebLogs(ctx, topics.input, records);
+  const filler = await startTransformer({ ...topics, deadLetter: topics['dead-letter'], groupId: `${topics.output}-fill`, guarantee: 'at-least-once' });
+  await watch(filler, process.hrtime.bigint(), recordsIn(ctx, topics.output), records, 900000);
+  await filler.stop();
+
+  const archive = store();
+  const rows: ArchiverRow[] = [];
+  for (const flushSize of [10, 10_000]) {
+    const group = uniqueName('bench-archiver');
+    ctx.say(`archiver, flush size ${flushSize.toLocaleString('en-US')}`);
+    const startedAt = process.hrtime.bigint();
+    const archiver = await ServiceProcess.start('s3-archiver', {
+      KAFKA_TOPIC_INPUT: topics.input,
+      KAFKA_TOPIC_OUTPUT: topics.output,
+      KAFKA_TOPIC_DEAD_LETTER: topics['dead-letter'],
+      ARCHIVER_GROUP_ID: group,
+      ARCHIVER_FLUSH_SIZE: String(flushSize),
+      // Each partition's tail is written by time; a short wait keeps it out of the figures.
+      ARCHIVER_ROTATE_INTERVAL_MS: '1000',
+      ARCHIVER_TOPICS_DIR: group,
+      S3_BUCKET: BUCKET,
+    });
+    let measured: Awaited<ReturnType<typeof watch>>;
+    try {
+      // Offsets are committed only after the upload: committed records are records in S3.
+      measured = await watch(archiver, startedAt, committedBy(ctx, group, topics.output), records, 1_800_000);
+    } finally {
+      await archiver.stop();
+    }
+    let objects = 0;
+    let bytes = 0;
+    let sample = '';
+    for await (const object of archive.list(`${group}/`)) {
+      objects++;
+      bytes += object.size;
+      if (objects === 1) sample = object.key;
+    }
+    const averageObjectBytes = Math.round(bytes / Math.max(objects, 1));
+    // The limit: the same bytes as a real object, stored by a plain loop.
+    const body = await archive.read(sample);
+    ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
+    const raw = await rawPutRate(archive, body, CONCURRENCY, RAW_SECONDS);
+    rows.push({
+      flushSize,
+      records,
+      ...measured.rates,
+      ...measured.footprint,
+      objects,
+      averageObjectBytes,
+      objectsPerSecond: round(measured.rates.sustainedPerSecond / flushSize, 1),
+      raw,
+    });
+    ctx.say(`  ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s; plain loop ${raw.objectsPerSecond} objects/s`);
+  }
+  archive.client.destroy();
+  return rows;
+}
+
+export function archiverTable(rows: ArchiverRow[]): string {
+  return table(
+    ['flush size', 'records', 'objects', 'object bytes', 'sustained records/s', 'objects/s', 'plain PutObject objects/s (MiB/s)', 'vs plain loop', 'start-up s', 'total s', 'peak RSS MiB', 'CPU s'],
+    rows.map((r) => [
+      r.flushSize,
+      r.records,
+      r.objects,
+      r.averageObjectBytes,
+      r.sustainedPerSecond,
+      r.objectsPerSecond,
+      `${r.raw.objectsPerSecond} (${r.raw.mibPerSecond})`,
+      ratio(r.objectsPerSecond, r.raw.objectsPerSecond),
+      r.startupSeconds,
+      r.totalSeconds,
+      r.peakRssMiB,
+      r.cpuSeconds,
+    ]),
+  );
+}

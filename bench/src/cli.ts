@@ -1,0 +1,96 @@
+// `npm run bench -- <benchmark>`: our services and their peers, side by side on one local broker and
+// S3 server. Prints the table, writes bench/results/<benchmark>.json and the table in BENCHMARKS.md.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalInfra } from '@weblog/local-infra';
+import { benchArchiver, archiverTable } from './archiver';
+import { benchCeiling, ceilingTable } from './ceiling';
+import { BenchContext, connectKafka } from './context';
+import { benchLatency, latencyTable } from './latency';
+import { preparePeers } from './peers';
+import { benchTransformer, transformerTable } from './transformer';
+
+interface Benchmark {
+  readonly defaultRecords: number;
+  run(ctx: BenchContext, records: number): Promise<unknown>;
+  table(result: never): string;
+}
+
+const BENCHMARKS: Record<string, Benchmark> = {
+  ceiling: { defaultRecords: 1_000_000, run: benchCeiling, table: ceilingTable },
+  transformer: { defaultRecords: 1_000_000, run: benchTransformer, table: transformerTable },
+  archiver: { defaultRecords: 200_000, run: benchArchiver, table: archiverTable },
+  latency: { defaultRecords: 30, run: benchLatency, table: latencyTable },
+};
+
+const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE]
+  --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
+             for latency, seconds at each rate (default 30)
+  --out      results file (default bench/results/<benchmark>.json); with the default, the
+             benchmark's table in BENCHMARKS.md is rewritten too`;
+
+const repositoryRoot = path.resolve(__dirname, '../..');
+const say = (line: string) => process.stdout.write(`${line}\n`);
+
+function machine(): string {
+  return `${os.cpus().length} CPUs (${os.cpus()[0]?.model.trim() ?? 'unknown'}), ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node.js ${process.version}`;
+}
+
+function publish(name: string, text: string, startedAt: string): void {
+  const doc = path.join(repositoryRoot, 'BENCHMARKS.md');
+  const marker = new RegExp(`(<!-- ${name}:begin -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`);
+  const current = readFileSync(doc, 'utf8');
+  if (!marker.test(current)) throw new Error(`BENCHMARKS.md has no <!-- ${name}:begin --> section`);
+  writeFileSync(doc, current.replace(marker, `$1${text}\n\nRun of ${startedAt} on ${machine()}.$2`));
+}
+
+async function main(): Promise<number> {
+  const { positionals, values } = parseArgs({
+    allowPositionals: true,
+    options: { records: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
+  });
+  const wanted = positionals[0] ?? '';
+  if (values.help || !(wanted in BENCHMARKS || wanted === 'all')) {
+    say(USAGE);
+    return values.help ? 0 : 2;
+  }
+  const records = values.records === undefined ? undefined : Number(values.records);
+  if (records !== undefined && !(Number.isInteger(records) && records > 0)) throw new Error(`--records must be a positive whole number, got ${values.records}`);
+  if (wanted === 'all' && values.out !== undefined) throw new Error('--out names one benchmark\'s file: not with all');
+
+  const peers = await preparePeers();
+  const infra = await startLocalInfra({ buckets: ['weblog-archive'], log: (line) => say(`  ${line}`) });
+  Object.assign(process.env, infra.env());
+  const { kafka, admin } = connectKafka();
+  await admin.connect();
+  const ctx: BenchContext = { brokers: infra.kafkaBrokers.join(','), kafka, admin, peers, say };
+  try {
+    for (const name of wanted === 'all' ? Object.keys(BENCHMARKS) : [wanted]) {
+      const benchmark = BENCHMARKS[name];
+      if (!benchmark) continue;
+      const startedAt = new Date().toISOString();
+      say(`\n== ${name}`);
+      const result = await benchmark.run(ctx, records ?? benchmark.defaultRecords);
+      const text = benchmark.table(result as never);
+      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', `${name}.json`));
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify({ benchmark: name, startedAt, machine: machine(), result }, null, 2)}\n`);
+      say(`\n${text}\n\nresults in ${path.relative(process.cwd(), out)}`);
+      if (values.out === undefined && existsSync(path.join(repositoryRoot, 'BENCHMARKS.md'))) publish(name, text, startedAt);
+    }
+  } finally {
+    await admin.disconnect();
+    await infra.stop();
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

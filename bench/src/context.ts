@@ -1,0 +1,109 @@
+// What every benchmark shares: the servers, clients, the peers, and the way a run is watched.
+import { Admin, Kafka } from 'kafkajs';
+import { createTestTopics, consumeRecords, cpuSeconds, eventually, peakRssBytes, ServiceProcess, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { Measured, PeerArtifacts } from './peers';
+import { rates, Rates, round, Sample } from './measure';
+
+export interface BenchContext {
+  readonly brokers: string;
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly peers: PeerArtifacts;
+  readonly say: (line: string) => void;
+}
+
+/** Memory and CPU of a process under test, read while it still runs. */
+export interface Footprint {
+  readonly peakRssMiB: number;
+  readonly cpuSeconds: number;
+}
+
+export function footprint(process: Measured): Footprint {
+  return { peakRssMiB: Math.round(peakRssBytes(process.pid) / 2 ** 20), cpuSeconds: round(cpuSeconds(process.pid), 1) };
+}
+
+/** New topics named `<prefix>-<unique>-<name>`, with as many partitions as the services create. */
+export async function freshTopics<K extends string>(ctx: BenchContext, prefix: string, names: readonly K[], partitions = 3): Promise<Record<K, string>> {
+  const id = uniqueName(prefix);
+  const topics = Object.fromEntries(names.map((n) => [n, `${id}-${n}`])) as Record<K, string>;
+  await createTestTopics(ctx.admin, Object.values(topics), partitions);
+  return topics;
+}
+
+/** Records in a topic written without transactions: the sum of its partitions' ends. */
+export function recordsIn(ctx: BenchContext, topic: string): () => Promise<number> {
+  return async () => (await ctx.admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
+/** Records a group has committed on a topic: with transactions, what its committed output holds. */
+export function committedBy(ctx: BenchContext, groupId: string, topic: string): () => Promise<number> {
+  return async () => {
+    const [offsets] = await ctx.admin.fetchOffsets({ groupId, topics: [topic] });
+    return (offsets?.partitions ?? []).reduce((sum, p) => sum + Math.max(Number(p.offset), 0), 0);
+  };
+}
+
+/**
+ * Polls progress from the moment the process under test was started until `total` records are
+ * done; fails if the process dies or `timeoutMs` passes first.
+ */
+export async function watch(
+  process: Measured,
+  startedAt: bigint,
+  progress: () => Promise<number>,
+  total: number,
+  timeoutMs: number,
+): Promise<{ rates: Rates; footprint: Footprint }> {
+  const samples: Sample[] = [];
+  const elapsed = () => Number(globalThis.process.hrtime.bigint() - startedAt) / 1e9;
+  let last: Footprint = { peakRssMiB: 0, cpuSeconds: 0 };
+  await eventually(
+    async () => {
+      const running = process.running;
+      const done = await progress();
+      samples.push({ seconds: elapsed(), done });
+      // Read while the process lives: a generator that is done exits, and its figures go with it.
+      const now = footprint(process);
+      if (now.peakRssMiB > 0) last = now;
+      if (done >= total) return true;
+      if (!running) throw new Error(`the process under test exited:\n${process.logs.slice(-3000)}`);
+      return undefined;
+    },
+    timeoutMs,
+    100,
+  ).catch((error: unknown) => {
+    throw new Error(`${error instanceof Error ? error.message : String(error)} (done: ${samples.at(-1)?.done ?? 0} of ${total})`);
+  });
+  return { rates: rates(samples, total), footprint: last };
+}
+
+/** Every string of a record is upper-case: the peer did the work rather than copy the input. */
+export async function checkUpperCased(ctx: BenchContext, topic: string, count = 20): Promise<void> {
+  const records = await consumeRecords(ctx.kafka, topic, count);
+  for (const record of records) {
+    const text = record.message.value?.toString('utf8') ?? '';
+    const values = Object.values(JSON.parse(text) as Record<string, unknown>).filter((v): v is string => typeof v === 'string');
+    if (values.length === 0 || values.some((v) => v !== v.toUpperCase())) throw new Error(`${topic} holds a record that is not upper-cased: ${text}`);
+  }
+}
+
+/** Fills a topic with `count` real web logs from our generator at full speed; returns its rate. */
+export async function fillWithWebLogs(ctx: BenchContext, topic: string, count: number): Promise<{ perSecond: number; footprint: Footprint }> {
+  const started = process.hrtime.bigint();
+  const generator = await ServiceProcess.start('weblog-generator', {
+    KAFKA_TOPIC_INPUT: topic,
+    GENERATOR_COUNT: String(count),
+    GENERATOR_RATE: '0',
+    GENERATOR_BATCH_SIZE: '2000',
+    GENERATOR_SEED: '7',
+    GENERATOR_EXIT_WHEN_DONE: 'true',
+  });
+  const { rates: r, footprint: f } = await watch(generator, started, recordsIn(ctx, topic), count, 900000);
+  if ((await generator.waitForExit(60000)) !== 0) throw new Error(`the generator failed:\n${generator.logs.slice(-2000)}`);
+  return { perSecond: r.sustainedPerSecond, footprint: f };
+}
+
+export function connectKafka(): { kafka: Kafka; admin: Admin } {
+  const kafka = testKafka('bench');
+  return { kafka, admin: kafka.admin() };
+}

@@ -1,0 +1,101 @@
+// Pure arithmetic of the benchmarks: rates from progress samples, the perf tools' reports, ratios.
+
+/** Records done, `seconds` after the process under test was started. */
+export interface Sample {
+  readonly seconds: number;
+  readonly done: number;
+}
+
+export interface Rates {
+  /** From the start of the process to its first record out: JVM or Node boot, group join, first fetch. */
+  readonly startupSeconds: number;
+  /** From the start of the process until every record was out. */
+  readonly totalSeconds: number;
+  /** Between 10 % and 90 % of the records: the steady state, without start-up or the last batches. */
+  readonly sustainedPerSecond: number;
+}
+
+/** When progress first reached `target`, interpolated between the two samples around it. */
+export function crossing(samples: readonly Sample[], target: number): number | undefined {
+  let previous: Sample = { seconds: 0, done: 0 };
+  for (const sample of samples) {
+    if (sample.done >= target) {
+      if (sample.done === previous.done) return sample.seconds;
+      const share = (target - previous.done) / (sample.done - previous.done);
+      return previous.seconds + share * (sample.seconds - previous.seconds);
+    }
+    previous = sample;
+  }
+  return undefined;
+}
+
+export function rates(samples: readonly Sample[], total: number): Rates {
+  const first = samples.find((s) => s.done > 0);
+  const end = crossing(samples, total);
+  const from = crossing(samples, total * 0.1);
+  const to = crossing(samples, total * 0.9);
+  if (!first || end === undefined || from === undefined || to === undefined) {
+    throw new Error(`progress never reached ${total} records (last sample: ${JSON.stringify(samples.at(-1))})`);
+  }
+  return {
+    startupSeconds: round(first.seconds, 2),
+    totalSeconds: round(end, 2),
+    // Samples at 10 % and 90 % can share a poll when a peer is very fast: fall back to the whole run.
+    sustainedPerSecond: Math.round(to > from ? (total * 0.8) / (to - from) : total / Math.max(end - first.seconds, 0.001)),
+  };
+}
+
+/** The final line of ProducerPerformance: `N records sent, R records/sec (M MB/sec), A ms avg latency, ... P50 ms 50th, ... P99 ms 99th, ...`. */
+export function parseProducerPerformance(output: string): { records: number; perSecond: number; mbPerSecond: number; p50Ms: number; p99Ms: number } {
+  const line = output
+    .split('\n')
+    .filter((l) => / records sent, .* 50th, /.test(l))
+    .at(-1);
+  const match = line && /^(\d+) records sent, ([\d.]+) records\/sec \(([\d.]+) MB\/sec\).*?(\d+) ms 50th.*?(\d+) ms 99th/.exec(line.trim());
+  if (!match) throw new Error(`no summary line in the producer performance output:\n${output.slice(-2000)}`);
+  return {
+    records: Number(match[1]),
+    perSecond: Math.round(Number(match[2])),
+    mbPerSecond: Number(match[3]),
+    p50Ms: Number(match[4]),
+    p99Ms: Number(match[5]),
+  };
+}
+
+/** ConsumerPerformance's CSV: the header line, then one line of figures. Fetch figures exclude the group join. */
+export function parseConsumerPerformance(output: string): { records: number; perSecond: number; mbPerSecond: number } {
+  const lines = output.split('\n').map((l) => l.trim());
+  const headerIndex = lines.findIndex((l) => l.startsWith('start.time,'));
+  const header = lines[headerIndex]?.split(',').map((f) => f.trim());
+  const values = lines[headerIndex + 1]?.split(',').map((f) => f.trim());
+  const field = (name: string): number => {
+    const value = Number(values?.[header?.indexOf(name) ?? -1]);
+    if (!Number.isFinite(value)) throw new Error(`no ${name} in the consumer performance output:\n${output.slice(-2000)}`);
+    return value;
+  };
+  return { records: field('data.consumed.in.nMsg'), perSecond: Math.round(field('fetch.nMsg.sec')), mbPerSecond: field('fetch.MB.sec') };
+}
+
+export function round(value: number, digits = 1): number {
+  const scale = 10 ** digits;
+  return Math.round(value * scale) / scale;
+}
+
+/** `ours / theirs` as `0.42x`. */
+export function ratio(ours: number, theirs: number): string {
+  return theirs > 0 ? `${round(ours / theirs, 2).toFixed(2)}x` : 'n/a';
+}
+
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) throw new Error('median of nothing');
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+/** A Markdown table from a header and rows. */
+export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const cell = (v: string | number) => (typeof v === 'number' ? v.toLocaleString('en-US') : v);
+  return [header, header.map(() => '---'), ...rows.map((r) => r.map(cell))].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}

@@ -1,0 +1,103 @@
+// Transformer benchmark: one input topic pre-filled with real web logs, then each contender reads
+// all of it into an output topic of its own, one after another, on the same broker.
+import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
+import { Rates, ratio, table } from './measure';
+import { Guarantee, Measured, startPython, startStreams, startTransformer } from './peers';
+
+export interface TransformerRow extends Rates, Footprint {
+  readonly contender: string;
+  readonly guarantee: string;
+  readonly records: number;
+  /** Records per second of CPU time the process used: what one core carries. */
+  readonly recordsPerCpuSecond: number;
+}
+
+export interface TransformerResult {
+  readonly records: number;
+  readonly generatorPerSecond: number;
+  readonly rows: TransformerRow[];
+}
+
+interface Contender {
+  readonly name: string;
+  readonly guarantee: Guarantee | 'auto-commit';
+  start(topics: { input: string; output: string; deadLetter: string }, group: string): Promise<Measured>;
+}
+
+export function contenders(ctx: BenchContext, extraEnv: Record<string, string> = {}): Contender[] {
+  const ours = (guarantee: Guarantee): Contender => ({
+    name: 'weblog transformer',
+    guarantee,
+    start: (topics, groupId) => startTransformer({ ...topics, groupId, guarantee, extra: extraEnv }),
+  });
+  const streams = (guarantee: Guarantee): Contender => ({
+    name: 'Kafka Streams',
+    guarantee,
+    start: (topics, applicationId) => Promise.resolve(startStreams(ctx.peers, { brokers: ctx.brokers, ...topics, applicationId, guarantee })),
+  });
+  return [
+    ours('at-least-once'),
+    streams('at-least-once'),
+    ours('exactly-once'),
+    streams('exactly-once'),
+    {
+      name: 'kafka-python loop',
+      guarantee: 'auto-commit',
+      start: (topics, groupId) => Promise.resolve(startPython(ctx.peers, { brokers: ctx.brokers, ...topics, groupId })),
+    },
+  ];
+}
+
+export async function benchTransformer(ctx: BenchContext, records: number, only?: (c: Contender) => boolean): Promise<TransformerResult> {
+  const { input } = await freshTopics(ctx, 'bench-transformer', ['input']);
+  ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs with the generator`);
+  const fill = await fillWithWebLogs(ctx, input, records);
+  ctx.say(`  ${fill.perSecond.toLocaleString('en-US')} records/s`);
+  const rows: TransformerRow[] = [];
+  for (const contender of contenders(ctx).filter(only ?? (() => true))) {
+    const topics = await freshTopics(ctx, 'bench-out', ['output', 'dead-letter']);
+    const output = topics.output;
+    const group = `${output}-group`;
+    ctx.say(`${contender.name}, ${contender.guarantee}`);
+    const startedAt = process.hrtime.bigint();
+    const running = await contender.start({ input: input, output, deadLetter: topics['dead-letter'] }, group);
+    try {
+      // With transactions the group's committed offsets are what the output holds; without, the output's ends.
+      const progress = contender.guarantee === 'exactly-once' ? committedBy(ctx, group, input) : recordsIn(ctx, output);
+      const { rates, footprint } = await watch(running, startedAt, progress, records, 1_800_000);
+      rows.push({
+        contender: contender.name,
+        guarantee: contender.guarantee,
+        records,
+        ...rates,
+        ...footprint,
+        recordsPerCpuSecond: Math.round(records / Math.max(footprint.cpuSeconds, 0.1)),
+      });
+      ctx.say(`  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s`);
+    } finally {
+      await running.stop();
+    }
+    await checkUpperCased(ctx, output);
+  }
+  return { records, generatorPerSecond: fill.perSecond, rows };
+}
+
+export function transformerTable(result: TransformerResult): string {
+  const streams = (guarantee: string) => result.rows.find((r) => r.contender === 'Kafka Streams' && r.guarantee === guarantee);
+  const peerOf = (row: TransformerRow) => streams(row.guarantee === 'auto-commit' ? 'at-least-once' : row.guarantee);
+  return table(
+    ['contender', 'guarantee', 'records', 'sustained records/s', 'vs Kafka Streams', 'records per CPU-second', 'vs Kafka Streams', 'start-up s', 'total s', 'peak RSS MiB'],
+    result.rows.map((r) => [
+      r.contender,
+      r.guarantee,
+      r.records,
+      r.sustainedPerSecond,
+      ratio(r.sustainedPerSecond, peerOf(r)?.sustainedPerSecond ?? 0),
+      r.recordsPerCpuSecond,
+      ratio(r.recordsPerCpuSecond, peerOf(r)?.recordsPerCpuSecond ?? 0),
+      r.startupSeconds,
+      r.totalSeconds,
+      r.peakRssMiB,
+    ]),
+  );
+}
