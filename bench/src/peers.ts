@@ -3,7 +3,8 @@
 // started as a process of its own whose memory and CPU time can be read like our services'.
 import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cachedArtifact, cacheRoot, KafkaArtifacts, mavenJars, prepareKafka, requireJava, requireMaven, runTool } from '@weblog/local-infra';
 import { eventually, ServiceProcess } from '@weblog/kafka-common/testing';
@@ -136,7 +137,12 @@ export class PeerProcess implements Measured {
 
 /** A Kafka command-line tool (ProducerPerformance, ConsumerPerformance) run to completion. */
 export async function kafkaTool(kafka: KafkaArtifacts, main: string, args: readonly string[], timeoutMs = 600000): Promise<{ output: string; process: PeerProcess }> {
-  const tool = PeerProcess.start('java', ['-cp', `${kafka.libs}/*`, `-Dlog4j2.configurationFile=${kafka.log4jConfig}`, main, ...args], {});
+  const logs = mkdtempSync(path.join(tmpdir(), 'weblog-kafka-tool-'));
+  const tool = PeerProcess.start(
+    'java',
+    ['-cp', `${kafka.libs}/*`, `-Dlog4j2.configurationFile=${kafka.log4jConfig}`, `-Dkafka.logs.dir=${logs}`, main, ...args],
+    {},
+  );
   const code = await tool.finished(timeoutMs);
   if (code !== 0) throw new Error(`${main} exited with ${String(code)}:\n${tool.logs.slice(-3000)}`);
   return { output: tool.logs, process: tool };
