@@ -57,7 +57,7 @@ export async function watch(
   const samples: Sample[] = [];
   const elapsed = () => Number(globalThis.process.hrtime.bigint() - startedAt) / 1e9;
   let last: Footprint = { peakRssMiB: 0, cpuSeconds: 0 };
-  await eventually(
+  const outcome = await eventually(
     async () => {
       const running = process.running;
       const done = await progress();
@@ -65,15 +65,17 @@ export async function watch(
       // Read while the process lives: a generator that is done exits, and its figures go with it.
       const now = footprint(process);
       if (now.peakRssMiB > 0) last = now;
-      if (done >= total) return true;
-      if (!running) throw new Error(`the process under test exited:\n${process.logs.slice(-3000)}`);
-      return undefined;
+      if (done >= total) return 'done';
+      return running ? undefined : 'exited';
     },
     timeoutMs,
     100,
   ).catch((error: unknown) => {
     throw new Error(`${error instanceof Error ? error.message : String(error)} (done: ${samples.at(-1)?.done ?? 0} of ${total})`);
   });
+  if (outcome === 'exited') {
+    throw new Error(`the process under test exited after ${samples.at(-1)?.done ?? 0} of ${total} records:\n${process.logs.slice(-3000)}`);
+  }
   return { rates: rates(samples, total), footprint: last };
 }
 

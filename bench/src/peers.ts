@@ -180,6 +180,16 @@ export function startPython(peers: PeerArtifacts, options: { brokers: string; in
   });
 }
 
+/** The bare kafkajs loop: the same library and producer as our transformer, none of its work. */
+export function startKafkajsLoop(options: { brokers: string; input: string; output: string; groupId: string }): PeerProcess {
+  return PeerProcess.start(process.execPath, [path.join(__dirname, 'kafkajs-loop.js')], {
+    BOOTSTRAP_SERVERS: options.brokers,
+    INPUT_TOPIC: options.input,
+    OUTPUT_TOPIC: options.output,
+    GROUP_ID: options.groupId,
+  });
+}
+
 /** Our transformer with its own group and topics; ready when its health says so. */
 export async function startTransformer(options: {
   input: string;

@@ -2,7 +2,7 @@
 // all of it into an output topic of its own, one after another, on the same broker.
 import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
 import { Rates, ratio, table } from './measure';
-import { Guarantee, Measured, startPython, startStreams, startTransformer } from './peers';
+import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer } from './peers';
 
 export interface TransformerRow extends Rates, Footprint {
   readonly contender: string;
@@ -40,6 +40,11 @@ export function contenders(ctx: BenchContext, extraEnv: Record<string, string> =
     streams('at-least-once'),
     ours('exactly-once'),
     streams('exactly-once'),
+    {
+      name: 'kafkajs loop (no JSON)',
+      guarantee: 'at-least-once',
+      start: (topics, groupId) => Promise.resolve(startKafkajsLoop({ brokers: ctx.brokers, ...topics, groupId })),
+    },
     {
       name: 'kafka-python loop',
       guarantee: 'auto-commit',

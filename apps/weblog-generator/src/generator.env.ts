@@ -13,6 +13,7 @@ export const generatorEnvSchema = serviceEnv({
     .int({ error: 'must be a whole number of 0 or more' })
     .min(0, { error: 'must be a whole number of 0 or more' })
     .default(0),
+  /** Records per send; a generator behind its rate's schedule sends every record due (up to 10,000) at once. */
   GENERATOR_BATCH_SIZE: positiveInt(100, 10000),
   /** Same seed, same records. */
   GENERATOR_SEED: z.coerce.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).optional(),

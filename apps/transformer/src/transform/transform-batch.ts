@@ -1,5 +1,6 @@
 import { KafkaMessage } from 'kafkajs';
 import {
+  conform,
   decode,
   DeadLetterReason,
   OutgoingRecord,
@@ -38,20 +39,14 @@ export function transformBatch(messages: readonly KafkaMessage[], transformedAt:
       rejected.push({ message, failure: { reason: decoded.reason, detail: decoded.detail } });
       continue;
     }
-    const value = toUpperCase(decoded.value);
-    const check = TransformedWebLogContract.schema.safeParse(value);
-    if (!check.success) {
-      rejected.push({
-        message,
-        failure: {
-          reason: OUTPUT_CONTRACT_VIOLATION,
-          detail: check.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
-        },
-      });
+    // Checked here rather than when sent: a record that fails is dead-lettered, not the batch.
+    const transformed = conform(TransformedWebLogContract, toUpperCase(decoded.value));
+    if (!transformed.ok) {
+      rejected.push({ message, failure: { reason: OUTPUT_CONTRACT_VIOLATION, detail: transformed.detail } });
       continue;
     }
     const headers: RecordHeaders = { ...message.headers, [PipelineHeaders.transformedAt]: stamp };
-    outputs.push({ key: message.key, value, headers });
+    outputs.push({ key: message.key, value: transformed.value, headers });
   }
   return { outputs, rejected };
 }

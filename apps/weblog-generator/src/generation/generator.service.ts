@@ -102,7 +102,10 @@ export class GeneratorService implements OnApplicationBootstrap, BeforeApplicati
       const delay = pacer.delayBeforeNext(this.acknowledged, Date.now());
       if (delay > 0) await this.pause(delay);
       if (this.stopping) break;
-      const size = Math.min(this.env.GENERATOR_BATCH_SIZE, total === 0 ? Infinity : total - this.acknowledged);
+      const size = Math.min(
+        pacer.nextBatchSize(this.acknowledged, Date.now(), this.env.GENERATOR_BATCH_SIZE),
+        total === 0 ? Infinity : total - this.acknowledged,
+      );
       await this.sendUntilAcknowledged(this.nextBatch(size));
       this.actualRate.set(this.acknowledged / Math.max(0.001, (Date.now() - started) / 1000));
     }

@@ -1,7 +1,7 @@
 import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs } from '../../testing';
 import { TransformedWebLogContract } from '../contracts/transformed-web-log.contract';
 import { WebLogContract } from '../contracts/web-log.contract';
-import { decode, DecodeFailure, encode } from './codec';
+import { conform, decode, DecodeFailure, encode } from './codec';
 
 describe('decode', () => {
   it('accepts a valid WebLog and returns it typed', () => {
@@ -67,3 +67,30 @@ describe('encode', () => {
     expect(() => encode(WebLogContract, { ...aWebLog(), status_code: 42 })).toThrow(/violates WebLog/);
   });
 });
+
+describe('conform', () => {
+  it('says why a value breaks the contract', () => {
+    const result = conform(TransformedWebLogContract, aWebLog());
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.detail).toContain('must be upper-case');
+  });
+
+  it('hands encode a value it does not check again, for that contract only', () => {
+    const conformed = conform(WebLogContract, aWebLog());
+    if (!conformed.ok) throw new Error('a valid web log did not conform');
+    const check = jest.spyOn(WebLogContract.schema, 'safeParse');
+    let bytes: Buffer;
+    try {
+      bytes = encode(WebLogContract, conformed.value);
+      expect(check).not.toHaveBeenCalled();
+      encode(WebLogContract, { ...conformed.value });
+      expect(check).toHaveBeenCalledTimes(1);
+    } finally {
+      check.mockRestore();
+    }
+    expect(decode(WebLogContract, bytes)).toEqual({ ok: true, value: conformed.value });
+    // Conforming to one contract vouches for nothing else: a lower-case log is no TransformedWebLog.
+    expect(() => encode(TransformedWebLogContract, conformed.value as never)).toThrow(/violates TransformedWebLog/);
+  });
+});
+
