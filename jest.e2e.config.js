@@ -5,7 +5,7 @@ module.exports = {
   ...preset,
   displayName: 'e2e',
   rootDir: __dirname,
-  testMatch: ['<rootDir>/{apps,libs,infra,reliability}/**/*.e2e-spec.ts'],
+  testMatch: ['<rootDir>/{apps,libs,infra,reliability,bench}/**/*.e2e-spec.ts'],
   globalSetup: '<rootDir>/infra/local/src/jest-global-setup.ts',
   globalTeardown: '<rootDir>/infra/local/src/jest-global-teardown.ts',
   testTimeout: 300000,

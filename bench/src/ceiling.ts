@@ -60,8 +60,8 @@ export async function benchCeiling(ctx: BenchContext, records: number): Promise<
     records,
     recordBytes,
     generatorPerSecond: generated.perSecond,
-    producer: parseProducerPerformance(produced.output),
-    consumer: parseConsumerPerformance(consumed.output),
+    producer: parseProducerPerformance(produced),
+    consumer: parseConsumerPerformance(consumed),
   };
 }
 

@@ -1,13 +1,12 @@
 // The peers the benchmarks run beside our services: Kafka's own perf tools (the broker's jars), a
 // Kafka Streams application and a kafka-python loop, each prepared once into the shared cache and
 // started as a process of its own whose memory and CPU time can be read like our services'.
-import { ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { cachedArtifact, cacheRoot, KafkaArtifacts, mavenJars, prepareKafka, requireJava, requireMaven, runTool } from '@weblog/local-infra';
-import { eventually, ServiceProcess } from '@weblog/kafka-common/testing';
+import { ServiceProcess, WatchedProcess } from '@weblog/kafka-common/testing';
 
 const peersDir = path.resolve(__dirname, '../peers');
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
@@ -73,79 +72,23 @@ export async function preparePeers(): Promise<PeerArtifacts> {
 }
 
 /** What the benchmarks need of a process under test, ours or a peer's. */
-export interface Measured {
-  readonly pid: number | undefined;
-  readonly running: boolean;
-  readonly logs: string;
-  stop(): Promise<unknown>;
-}
-
-/** A peer started as a process of its own: stdout and stderr kept (the tail), SIGTERM to stop. */
-export class PeerProcess implements Measured {
-  private output = '';
-  private readonly exited: Promise<number | null>;
-  private exitCode: number | null | undefined;
-
-  private constructor(private readonly child: ChildProcess) {
-    const keep = (chunk: Buffer) => {
-      this.output = (this.output + chunk.toString('utf8')).slice(-200_000);
-    };
-    child.stdout?.on('data', keep);
-    child.stderr?.on('data', keep);
-    this.exited = new Promise((resolve) =>
-      child.once('exit', (code) => {
-        this.exitCode = code;
-        resolve(code);
-      }),
-    );
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    child.once('exit', () => process.removeListener('exit', killOnExit));
-  }
-
-  static start(command: string, args: readonly string[], env: Record<string, string>): PeerProcess {
-    return new PeerProcess(spawn(command, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
-  }
-
-  get pid(): number | undefined {
-    return this.child.pid;
-  }
-
-  get running(): boolean {
-    return this.exitCode === undefined;
-  }
-
-  get logs(): string {
-    return this.output;
-  }
-
-  /** Resolves with the exit code; fails, quoting the output, if it takes longer than `timeoutMs`. */
-  async finished(timeoutMs: number): Promise<number | null> {
-    await eventually(() => (this.running ? undefined : true), timeoutMs, 100).catch(() => {
-      this.child.kill('SIGKILL');
-      throw new Error(`did not finish within ${timeoutMs} ms:\n${this.output.slice(-2000)}`);
-    });
-    return this.exited;
-  }
-
-  async stop(): Promise<number | null> {
-    if (!this.running) return this.exitCode ?? null;
-    this.child.kill('SIGTERM');
-    return this.finished(30000);
-  }
-}
+export type Measured = Pick<WatchedProcess, 'pid' | 'running' | 'logs' | 'stop'>;
 
 /** A Kafka command-line tool (ProducerPerformance, ConsumerPerformance) run to completion. */
-export async function kafkaTool(kafka: KafkaArtifacts, main: string, args: readonly string[], timeoutMs = 600000): Promise<{ output: string; process: PeerProcess }> {
+export async function kafkaTool(kafka: KafkaArtifacts, main: string, args: readonly string[], timeoutMs = 600000): Promise<string> {
   const logs = mkdtempSync(path.join(tmpdir(), 'weblog-kafka-tool-'));
-  const tool = PeerProcess.start(
+  const tool = WatchedProcess.spawn(
+    main,
     'java',
     ['-cp', `${kafka.libs}/*`, `-Dlog4j2.configurationFile=${kafka.log4jConfig}`, `-Dkafka.logs.dir=${logs}`, main, ...args],
     {},
   );
-  const code = await tool.finished(timeoutMs);
+  const code = await tool.waitForExit(timeoutMs).catch(async (error: unknown) => {
+    await tool.kill();
+    throw error;
+  });
   if (code !== 0) throw new Error(`${main} exited with ${String(code)}:\n${tool.logs.slice(-3000)}`);
-  return { output: tool.logs, process: tool };
+  return tool.logs;
 }
 
 export type Guarantee = 'at-least-once' | 'exactly-once';
@@ -154,8 +97,9 @@ export type Guarantee = 'at-least-once' | 'exactly-once';
 export function startStreams(
   peers: PeerArtifacts,
   options: { brokers: string; input: string; output: string; applicationId: string; guarantee: Guarantee },
-): PeerProcess {
-  return PeerProcess.start(
+): WatchedProcess {
+  return WatchedProcess.spawn(
+    'Kafka Streams',
     'java',
     ['-cp', peers.streamsClassPath, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', 'UpperCaseStreams'],
     {
@@ -169,8 +113,8 @@ export function startStreams(
 }
 
 /** The kafka-python consume, upper-case, produce loop. */
-export function startPython(peers: PeerArtifacts, options: { brokers: string; input: string; output: string; groupId: string }): PeerProcess {
-  return PeerProcess.start('python3', [path.join(peersDir, 'python', 'transform.py')], {
+export function startPython(peers: PeerArtifacts, options: { brokers: string; input: string; output: string; groupId: string }): WatchedProcess {
+  return WatchedProcess.spawn('kafka-python loop', 'python3', [path.join(peersDir, 'python', 'transform.py')], {
     PYTHONPATH: peers.pythonPath,
     PYTHONUNBUFFERED: '1',
     BOOTSTRAP_SERVERS: options.brokers,
@@ -181,8 +125,8 @@ export function startPython(peers: PeerArtifacts, options: { brokers: string; in
 }
 
 /** The bare kafkajs loop: the same library and producer as our transformer, none of its work. */
-export function startKafkajsLoop(options: { brokers: string; input: string; output: string; groupId: string }): PeerProcess {
-  return PeerProcess.start(process.execPath, [path.join(__dirname, 'kafkajs-loop.js')], {
+export function startKafkajsLoop(options: { brokers: string; input: string; output: string; groupId: string }): WatchedProcess {
+  return WatchedProcess.spawn('kafkajs loop', process.execPath, [path.join(__dirname, 'kafkajs-loop.js')], {
     BOOTSTRAP_SERVERS: options.brokers,
     INPUT_TOPIC: options.input,
     OUTPUT_TOPIC: options.output,

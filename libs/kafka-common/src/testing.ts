@@ -382,15 +382,15 @@ export function cpuSeconds(pid: number | undefined): number {
   }
 }
 
-/** A service started as its own process, as it runs in production. */
-export class ServiceProcess {
+/** A child process whose recent output, exit and pid the caller can read; killed if the caller exits. */
+export class WatchedProcess {
   private readonly output: string[] = [];
   private readonly exited: Promise<number | null>;
   private exitCode: number | null | undefined;
 
-  private constructor(
-    readonly app: string,
-    readonly port: number,
+  protected constructor(
+    /** What error messages call it. */
+    readonly name: string,
     private readonly child: ChildProcess,
   ) {
     // The recent output only: a long-running process must not grow the parent's memory.
@@ -406,40 +406,20 @@ export class ServiceProcess {
         resolve(code);
       }),
     );
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.removeListener('exit', killOnExit));
   }
 
-  /**
-   * Starts an app's built entry point, on a free port unless `port` is given. With
-   * `ownProcessGroup`, a Ctrl-C in the terminal reaches only the caller, which can then stop the
-   * services in order; they are still killed if the caller exits.
-   */
-  static async start(
-    app: string,
-    overrides: Record<string, string> = {},
-    options: { port?: number; ownProcessGroup?: boolean } = {},
-  ): Promise<ServiceProcess> {
-    const listenPort = options.port ?? (await freePort());
-    const child = spawn(process.execPath, [serviceMain(app)], {
-      env: serviceEnvironment({ PORT: String(listenPort), ...overrides }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: options.ownProcessGroup ?? false,
-    });
-    if (options.ownProcessGroup) {
-      const killOnExit = () => child.kill('SIGKILL');
-      process.once('exit', killOnExit);
-      child.once('exit', () => process.removeListener('exit', killOnExit));
-    }
-    return new ServiceProcess(app, listenPort, child);
+  /** Any command, with PATH and the given environment only. */
+  static spawn(name: string, command: string, args: readonly string[], env: Record<string, string>): WatchedProcess {
+    return new WatchedProcess(name, spawn(command, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
   }
 
   /** Every chunk the process writes, as it comes (for a log file). */
   onOutput(listener: (chunk: Buffer) => void): void {
     this.child.stdout?.on('data', listener);
     this.child.stderr?.on('data', listener);
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
   }
 
   get pid(): number | undefined {
@@ -454,22 +434,9 @@ export class ServiceProcess {
     return this.exitCode === undefined;
   }
 
-  /** Waits until `GET /health/ready` answers 200; fails early with the logs if the process died. */
-  async ready(timeoutMs = 60000): Promise<void> {
-    await eventually(async () => {
-      if (!this.running) throw new Error(`${this.app} exited with ${String(this.exitCode)}:\n${this.logs}`);
-      const response = await fetch(`${this.url}/health/ready`).catch(() => undefined);
-      return response?.status === 200 ? true : undefined;
-    }, timeoutMs).catch((error: unknown) => {
-      throw new Error(
-        `${this.app} did not become ready: ${error instanceof Error ? error.message : String(error)}\n${this.logs.slice(-4000)}`,
-      );
-    });
-  }
-
-  async get(pathName: string): Promise<{ status: number; text: string }> {
-    const response = await fetch(`${this.url}${pathName}`);
-    return { status: response.status, text: await response.text() };
+  /** The exit code, or undefined while the process runs. */
+  get exitStatus(): number | null | undefined {
+    return this.exitCode;
   }
 
   /** SIGTERM and wait: resolves with the exit code. */
@@ -494,9 +461,61 @@ export class ServiceProcess {
   async waitForExit(timeoutMs = 30000): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.app} did not exit within ${timeoutMs} ms`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`${this.name} did not exit within ${timeoutMs} ms:\n${this.logs.slice(-2000)}`)), timeoutMs);
     });
     return Promise.race([this.exited, timeout]).finally(() => clearTimeout(timer));
+  }
+}
+
+/** A service started as its own process, as it runs in production. */
+export class ServiceProcess extends WatchedProcess {
+  private constructor(
+    readonly app: string,
+    readonly port: number,
+    child: ChildProcess,
+  ) {
+    super(app, child);
+  }
+
+  /**
+   * Starts an app's built entry point, on a free port unless `port` is given. With
+   * `ownProcessGroup`, a Ctrl-C in the terminal reaches only the caller, which can then stop the
+   * services in order; they are still killed if the caller exits.
+   */
+  static async start(
+    app: string,
+    overrides: Record<string, string> = {},
+    options: { port?: number; ownProcessGroup?: boolean } = {},
+  ): Promise<ServiceProcess> {
+    const listenPort = options.port ?? (await freePort());
+    const child = spawn(process.execPath, [serviceMain(app)], {
+      env: serviceEnvironment({ PORT: String(listenPort), ...overrides }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: options.ownProcessGroup ?? false,
+    });
+    return new ServiceProcess(app, listenPort, child);
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Waits until `GET /health/ready` answers 200; fails early with the logs if the process died. */
+  async ready(timeoutMs = 60000): Promise<void> {
+    await eventually(async () => {
+      if (!this.running) throw new Error(`${this.app} exited with ${String(this.exitStatus)}:\n${this.logs}`);
+      const response = await fetch(`${this.url}/health/ready`).catch(() => undefined);
+      return response?.status === 200 ? true : undefined;
+    }, timeoutMs).catch((error: unknown) => {
+      throw new Error(
+        `${this.app} did not become ready: ${error instanceof Error ? error.message : String(error)}\n${this.logs.slice(-4000)}`,
+      );
+    });
+  }
+
+  async get(pathName: string): Promise<{ status: number; text: string }> {
+    const response = await fetch(`${this.url}${pathName}`);
+    return { status: response.status, text: await response.text() };
   }
 }
 

@@ -1,0 +1,84 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ArchiverRow } from './archiver';
+import type { CeilingResult } from './ceiling';
+import type { LatencyRow } from './latency';
+import type { TransformerResult } from './transformer';
+
+/**
+ * Every benchmark, small, through the same command users run: the peers are prepared (Maven
+ * Central, PyPI), every contender runs to the end against the test run's broker and S3 server, and
+ * the results file holds a figure for each. The real runs are `npm run bench`.
+ */
+async function bench<T>(name: string, records: number): Promise<T> {
+  const out = path.join(mkdtempSync(path.join(tmpdir(), 'weblog-bench-')), `${name}.json`);
+  const cli = path.resolve(__dirname, '../dist/cli.js');
+  const output: string[] = [];
+  const code = await new Promise<number | null>((resolve, reject) => {
+    const child = spawn(process.execPath, [cli, name, '--records', String(records), '--out', out], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('exit', resolve);
+  });
+  if (code !== 0) throw new Error(`bench ${name} exited with ${String(code)}:\n${output.join('').slice(-4000)}`);
+  return (JSON.parse(readFileSync(out, 'utf8')) as { result: T }).result;
+}
+
+describe('npm run bench', () => {
+  it('ceiling: the producer and consumer perf tools and our generator each move every record', async () => {
+    const result = await bench<CeilingResult>('ceiling', 20000);
+    expect(result.producer.records).toBe(20000);
+    expect(result.consumer.records).toBe(20000);
+    expect(Math.min(result.producer.perSecond, result.consumer.perSecond, result.generatorPerSecond)).toBeGreaterThan(0);
+    // A real web log, not a stub payload.
+    expect(result.recordBytes).toBeGreaterThan(150);
+  });
+
+  it('transformer: every contender upper-cases the whole input, with its memory and CPU time', async () => {
+    const result = await bench<TransformerResult>('transformer', 20000);
+    expect(result.rows.map((r) => `${r.contender} ${r.guarantee}`)).toEqual([
+      'weblog transformer at-least-once',
+      'Kafka Streams at-least-once',
+      'weblog transformer exactly-once',
+      'Kafka Streams exactly-once',
+      'kafkajs loop (no JSON) at-least-once',
+      'kafka-python loop auto-commit',
+    ]);
+    for (const row of result.rows) {
+      expect(row.records).toBe(20000);
+      expect(row.sustainedPerSecond).toBeGreaterThan(0);
+      expect(row.peakRssMiB).toBeGreaterThan(0);
+      expect(row.cpuSeconds).toBeGreaterThan(0);
+    }
+  });
+
+  it('archiver: every record in S3 at flush size 10 and 10,000, beside the plain PutObject rate', async () => {
+    const rows = await bench<ArchiverRow[]>('archiver', 5000);
+    expect(rows.map((r) => r.flushSize)).toEqual([10, 10000]);
+    const [small, large] = rows;
+    // Objects of at most 10 records hold all 5,000; objects of up to 10,000 need one per partition.
+    expect(small?.objects).toBeGreaterThanOrEqual(500);
+    expect(large?.objects).toBeGreaterThanOrEqual(3);
+    expect(large?.objects).toBeLessThan(small?.objects ?? 0);
+    for (const row of rows) expect(row.raw.objects).toBeGreaterThan(0);
+  });
+
+  it('latency: the whole pipeline with each transformer, every record verified, percentiles in order', async () => {
+    const rows = await bench<LatencyRow[]>('latency', 2);
+    expect(rows.map((r) => `${r.rate} ${r.transformer}`)).toEqual([
+      '1000 weblog transformer',
+      '1000 Kafka Streams',
+      '10000 weblog transformer',
+      '10000 Kafka Streams',
+    ]);
+    for (const row of rows) {
+      expect(row.records).toBe(row.rate * 2);
+      expect(row.p50Ms).toBeGreaterThan(0);
+      expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms);
+      expect(Object.keys(row.peakRssMiB).sort()).toEqual(['s3-archiver', 'transformer', 'verifier', 'weblog-generator']);
+    }
+  });
+});
