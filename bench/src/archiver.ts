@@ -69,7 +69,12 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
   const topics = await freshTopics(ctx, 'bench-archiver', ['input', 'output', 'dead-letter']);
   ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs, then upper-casing them into the output topic`);
   await fillWithWebLogs(ctx, topics.input, records);
-  const filler = await startTransformer({ ...topics, deadLetter: topics['dead-letter'], groupId: `${topics.output}-fill`, guarantee: 'at-least-once' });
+  const filler = await startTransformer({
+    ...topics,
+    deadLetter: topics['dead-letter'],
+    groupId: `${topics.output}-fill`,
+    guarantee: 'at-least-once',
+  });
   await watch(filler, process.hrtime.bigint(), recordsIn(ctx, topics.output), records, 900000);
   await filler.stop();
 
@@ -128,7 +133,20 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
 
 export function archiverTable(rows: ArchiverRow[]): string {
   return table(
-    ['flush size', 'records', 'objects', 'object bytes', 'sustained records/s', 'objects/s', 'plain PutObject objects/s (MiB/s)', 'vs plain loop', 'start-up s', 'total s', 'peak RSS MiB', 'CPU s'],
+    [
+      'flush size',
+      'records',
+      'objects',
+      'object bytes',
+      'sustained records/s',
+      'objects/s',
+      'plain PutObject objects/s (MiB/s)',
+      'vs plain loop',
+      'start-up s',
+      'total s',
+      'peak RSS MiB',
+      'CPU s',
+    ],
     rows.map((r) => [
       r.flushSize,
       r.records,

@@ -17,7 +17,10 @@ async function bench<T>(name: string, records: number): Promise<T> {
   const cli = path.resolve(__dirname, '../dist/cli.js');
   const output: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, name, '--records', String(records), '--out', out], { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [cli, name, '--records', String(records), '--out', out], {
+      env: process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     child.stdout.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => output.push(chunk.toString('utf8')));
     child.once('error', reject);

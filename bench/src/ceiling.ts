@@ -59,7 +59,7 @@ export async function benchCeiling(ctx: BenchContext, records: number): Promise<
   return {
     records,
     recordBytes,
-    generatorPerSecond: generated.perSecond,
+    generatorPerSecond: generated,
     producer: parseProducerPerformance(produced),
     consumer: parseConsumerPerformance(consumed),
   };
@@ -67,12 +67,33 @@ export async function benchCeiling(ctx: BenchContext, records: number): Promise<
 
 export function ceilingTable(result: CeilingResult): string {
   const mb = (perSecond: number) => Math.round((perSecond * result.recordBytes) / 2 ** 20);
-  return table(
-    ['what', 'records', 'records/s', 'MiB/s', 'note'],
-    [
-      ['Kafka ProducerPerformance (acks=all)', result.producer.records, result.producer.perSecond, result.producer.mbPerSecond, `send latency p50 ${result.producer.p50Ms} ms, p99 ${result.producer.p99Ms} ms`],
-      ['our generator (Faker, acks=all)', result.records, result.generatorPerSecond, mb(result.generatorPerSecond), `${ratio(result.generatorPerSecond, result.producer.perSecond)} of the producer tool`],
-      ['Kafka ConsumerPerformance', result.consumer.records, result.consumer.perSecond, result.consumer.mbPerSecond, 'fetch rate, group join excluded'],
-    ],
-  ) + `\n\nRecord value: a real generated web log, ${result.recordBytes} bytes on average (${PAYLOADS.toLocaleString('en-US')} distinct payloads).`;
+  return (
+    table(
+      ['what', 'records', 'records/s', 'MiB/s', 'note'],
+      [
+        [
+          'Kafka ProducerPerformance (acks=all)',
+          result.producer.records,
+          result.producer.perSecond,
+          result.producer.mbPerSecond,
+          `send latency p50 ${result.producer.p50Ms} ms, p99 ${result.producer.p99Ms} ms`,
+        ],
+        [
+          'our generator (Faker, acks=all)',
+          result.records,
+          result.generatorPerSecond,
+          mb(result.generatorPerSecond),
+          `${ratio(result.generatorPerSecond, result.producer.perSecond)} of the producer tool`,
+        ],
+        [
+          'Kafka ConsumerPerformance',
+          result.consumer.records,
+          result.consumer.perSecond,
+          result.consumer.mbPerSecond,
+          'fetch rate, group join excluded',
+        ],
+      ],
+    ) +
+    `\n\nRecord value: a real generated web log, ${result.recordBytes} bytes on average (${PAYLOADS.toLocaleString('en-US')} distinct payloads).`
+  );
 }

@@ -7,7 +7,8 @@ import { parseArgs } from 'node:util';
 import { startLocalInfra } from '@weblog/local-infra';
 import { benchArchiver, archiverTable } from './archiver';
 import { benchCeiling, ceilingTable } from './ceiling';
-import { BenchContext, connectKafka } from './context';
+import { testKafka } from '@weblog/kafka-common/testing';
+import { BenchContext } from './context';
 import { benchLatency, latencyTable } from './latency';
 import { preparePeers } from './peers';
 import { benchTransformer, transformerTable } from './transformer';
@@ -57,13 +58,15 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const records = values.records === undefined ? undefined : Number(values.records);
-  if (records !== undefined && !(Number.isInteger(records) && records > 0)) throw new Error(`--records must be a positive whole number, got ${values.records}`);
-  if (wanted === 'all' && values.out !== undefined) throw new Error('--out names one benchmark\'s file: not with all');
+  if (records !== undefined && !(Number.isInteger(records) && records > 0))
+    throw new Error(`--records must be a positive whole number, got ${values.records}`);
+  if (wanted === 'all' && values.out !== undefined) throw new Error("--out names one benchmark's file: not with all");
 
   const peers = await preparePeers();
   const infra = await startLocalInfra({ buckets: ['weblog-archive'], log: (line) => say(`  ${line}`) });
   Object.assign(process.env, infra.env());
-  const { kafka, admin } = connectKafka();
+  const kafka = testKafka('bench');
+  const admin = kafka.admin();
   await admin.connect();
   const ctx: BenchContext = { brokers: infra.kafkaBrokers.join(','), kafka, admin, peers, say };
   try {

@@ -1,6 +1,14 @@
 // What every benchmark shares: the servers, clients, the peers, and the way a run is watched.
 import { Admin, Kafka } from 'kafkajs';
-import { createTestTopics, consumeRecords, cpuSeconds, eventually, peakRssBytes, ServiceProcess, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import {
+  createTestTopics,
+  consumeRecords,
+  cpuSeconds,
+  eventually,
+  peakRssBytes,
+  ServiceProcess,
+  uniqueName,
+} from '@weblog/kafka-common/testing';
 import { Measured, PeerArtifacts } from './peers';
 import { rates, Rates, round, Sample } from './measure';
 
@@ -23,7 +31,12 @@ export function footprint(process: Measured): Footprint {
 }
 
 /** New topics named `<prefix>-<unique>-<name>`, with as many partitions as the services create. */
-export async function freshTopics<K extends string>(ctx: BenchContext, prefix: string, names: readonly K[], partitions = 3): Promise<Record<K, string>> {
+export async function freshTopics<K extends string>(
+  ctx: BenchContext,
+  prefix: string,
+  names: readonly K[],
+  partitions = 3,
+): Promise<Record<K, string>> {
   const id = uniqueName(prefix);
   const topics = Object.fromEntries(names.map((n) => [n, `${id}-${n}`])) as Record<K, string>;
   await createTestTopics(ctx.admin, Object.values(topics), partitions);
@@ -85,12 +98,13 @@ export async function checkUpperCased(ctx: BenchContext, topic: string, count = 
   for (const record of records) {
     const text = record.message.value?.toString('utf8') ?? '';
     const values = Object.values(JSON.parse(text) as Record<string, unknown>).filter((v): v is string => typeof v === 'string');
-    if (values.length === 0 || values.some((v) => v !== v.toUpperCase())) throw new Error(`${topic} holds a record that is not upper-cased: ${text}`);
+    if (values.length === 0 || values.some((v) => v !== v.toUpperCase()))
+      throw new Error(`${topic} holds a record that is not upper-cased: ${text}`);
   }
 }
 
 /** Fills a topic with `count` real web logs from our generator at full speed; returns its rate. */
-export async function fillWithWebLogs(ctx: BenchContext, topic: string, count: number): Promise<{ perSecond: number; footprint: Footprint }> {
+export async function fillWithWebLogs(ctx: BenchContext, topic: string, count: number): Promise<number> {
   const started = process.hrtime.bigint();
   const generator = await ServiceProcess.start('weblog-generator', {
     KAFKA_TOPIC_INPUT: topic,
@@ -100,12 +114,7 @@ export async function fillWithWebLogs(ctx: BenchContext, topic: string, count: n
     GENERATOR_SEED: '7',
     GENERATOR_EXIT_WHEN_DONE: 'true',
   });
-  const { rates: r, footprint: f } = await watch(generator, started, recordsIn(ctx, topic), count, 900000);
+  const { rates } = await watch(generator, started, recordsIn(ctx, topic), count, 900000);
   if ((await generator.waitForExit(60000)) !== 0) throw new Error(`the generator failed:\n${generator.logs.slice(-2000)}`);
-  return { perSecond: r.sustainedPerSecond, footprint: f };
-}
-
-export function connectKafka(): { kafka: Kafka; admin: Admin } {
-  const kafka = testKafka('bench');
-  return { kafka, admin: kafka.admin() };
+  return rates.sustainedPerSecond;
 }

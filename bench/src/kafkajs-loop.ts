@@ -33,7 +33,9 @@ async function main(): Promise<void> {
         headers: m.headers,
       }));
       await sendRaw(producer, output, messages);
-      await consumer.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() }]);
+      await consumer.commitOffsets([
+        { topic: batch.topic, partition: batch.partition, offset: (BigInt(batch.lastOffset()) + 1n).toString() },
+      ]);
     },
   });
 }

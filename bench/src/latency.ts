@@ -22,13 +22,22 @@ export interface LatencyRow {
 }
 
 async function stableGroup(ctx: BenchContext, groupId: string): Promise<void> {
-  await eventually(async () => {
-    const { groups } = await ctx.admin.describeGroups([groupId]);
-    return groups[0]?.state === 'Stable' ? true : undefined;
-  }, 120000, 200);
+  await eventually(
+    async () => {
+      const { groups } = await ctx.admin.describeGroups([groupId]);
+      return groups[0]?.state === 'Stable' ? true : undefined;
+    },
+    120000,
+    200,
+  );
 }
 
-async function pipelineRun(ctx: BenchContext, transformer: 'weblog transformer' | 'Kafka Streams', rate: number, seconds: number): Promise<LatencyRow> {
+async function pipelineRun(
+  ctx: BenchContext,
+  transformer: 'weblog transformer' | 'Kafka Streams',
+  rate: number,
+  seconds: number,
+): Promise<LatencyRow> {
   const topics = await freshTopics(ctx, 'bench-latency', ['input', 'output', 'reprocessed', 'dead-letter']);
   const env = {
     KAFKA_TOPIC_INPUT: topics.input,
@@ -48,10 +57,31 @@ async function pipelineRun(ctx: BenchContext, transformer: 'weblog transformer' 
   try {
     processes['transformer'] =
       transformer === 'Kafka Streams'
-        ? startStreams(ctx.peers, { brokers: ctx.brokers, input: topics.input, output: topics.output, applicationId: group, guarantee: 'at-least-once' })
-        : await startTransformer({ input: topics.input, output: topics.output, deadLetter: topics['dead-letter'], groupId: group, guarantee: 'at-least-once' });
-    const archiver = await ServiceProcess.start('s3-archiver', { ...env, ARCHIVER_GROUP_ID: `${group}-archiver`, ARCHIVER_TOPICS_DIR: group, S3_BUCKET: 'weblog-archive' });
-    const verifier = await ServiceProcess.start('verifier', { ...env, VERIFIER_GROUP_ID: `${group}-verifier`, VERIFIER_PROGRESS_INTERVAL_MS: '0' });
+        ? startStreams(ctx.peers, {
+            brokers: ctx.brokers,
+            input: topics.input,
+            output: topics.output,
+            applicationId: group,
+            guarantee: 'at-least-once',
+          })
+        : await startTransformer({
+            input: topics.input,
+            output: topics.output,
+            deadLetter: topics['dead-letter'],
+            groupId: group,
+            guarantee: 'at-least-once',
+          });
+    const archiver = await ServiceProcess.start('s3-archiver', {
+      ...env,
+      ARCHIVER_GROUP_ID: `${group}-archiver`,
+      ARCHIVER_TOPICS_DIR: group,
+      S3_BUCKET: 'weblog-archive',
+    });
+    const verifier = await ServiceProcess.start('verifier', {
+      ...env,
+      VERIFIER_GROUP_ID: `${group}-verifier`,
+      VERIFIER_PROGRESS_INTERVAL_MS: '0',
+    });
     processes['s3-archiver'] = archiver;
     processes['verifier'] = verifier;
     await Promise.all([archiver.ready(), verifier.ready()]);
@@ -81,7 +111,8 @@ async function pipelineRun(ctx: BenchContext, transformer: 'weblog transformer' 
       (seconds + 600) * 1000,
       250,
     );
-    if (report.missing > 0 || report.duplicates > 0) throw new Error(`the verifier saw ${report.missing} missing and ${report.duplicates} duplicated records`);
+    if (report.missing > 0 || report.duplicates > 0)
+      throw new Error(`the verifier saw ${report.missing} missing and ${report.duplicates} duplicated records`);
     await generator.waitForExit(60000);
     sentSeconds ??= Number(process.hrtime.bigint() - started) / 1e9;
     return {
@@ -115,7 +146,17 @@ export async function benchLatency(ctx: BenchContext, seconds: number): Promise<
 export function latencyTable(rows: LatencyRow[]): string {
   const peer = (row: LatencyRow) => rows.find((r) => r.rate === row.rate && r.transformer === 'Kafka Streams');
   return table(
-    ['rate (records/s)', 'transformer', 'records', 'sent/s', 'p50 ms', 'p99 ms', 'max ms', 'p99 vs Kafka Streams', 'peak RSS MiB (gen / transformer / arch / ver)'],
+    [
+      'rate (records/s)',
+      'transformer',
+      'records',
+      'sent/s',
+      'p50 ms',
+      'p99 ms',
+      'max ms',
+      'p99 vs Kafka Streams',
+      'peak RSS MiB (gen / transformer / arch / ver)',
+    ],
     rows.map((r) => [
       r.rate,
       r.transformer,

@@ -1,4 +1,4 @@
-import { crossing, median, parseConsumerPerformance, parseProducerPerformance, ratio, rates, table } from './measure';
+import { crossing, parseConsumerPerformance, parseProducerPerformance, ratio, rates, table } from './measure';
 
 describe('rates', () => {
   const samples = [
@@ -26,7 +26,7 @@ describe('rates', () => {
 });
 
 describe('perf tool reports', () => {
-  it('reads ProducerPerformance\'s summary line', () => {
+  it("reads ProducerPerformance's summary line", () => {
     const output = [
       '152340 records sent, 30468.0 records/sec (8.19 MB/sec), 600.1 ms avg latency, 900.0 ms max latency.',
       '1000000 records sent, 123456.7 records/sec (33.20 MB/sec), 210.55 ms avg latency, 812.00 ms max latency, 180 ms 50th, 500 ms 95th, 640 ms 99th, 790 ms 99.9th.',
@@ -34,7 +34,7 @@ describe('perf tool reports', () => {
     expect(parseProducerPerformance(output)).toEqual({ records: 1000000, perSecond: 123457, mbPerSecond: 33.2, p50Ms: 180, p99Ms: 640 });
   });
 
-  it('reads ConsumerPerformance\'s CSV by column name', () => {
+  it("reads ConsumerPerformance's CSV by column name", () => {
     const output = [
       'start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec',
       '2026-11-25 07:40:01:000, 2026-11-25 07:40:09:000, 268.9, 33.6, 1000000, 125000.0, 3000, 5000, 53.78, 200000.0',
@@ -52,11 +52,6 @@ describe('formatting', () => {
   it('gives ratios to two places and n/a without a peer', () => {
     expect(ratio(150, 100)).toBe('1.50x');
     expect(ratio(1, 0)).toBe('n/a');
-  });
-
-  it('takes the median of odd and even counts', () => {
-    expect(median([3, 1, 2])).toBe(2);
-    expect(median([4, 1, 3, 2])).toBe(2.5);
   });
 
   it('writes a Markdown table with thousands separators', () => {

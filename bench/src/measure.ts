@@ -46,7 +46,13 @@ export function rates(samples: readonly Sample[], total: number): Rates {
 }
 
 /** The final line of ProducerPerformance: `N records sent, R records/sec (M MB/sec), A ms avg latency, ... P50 ms 50th, ... P99 ms 99th, ...`. */
-export function parseProducerPerformance(output: string): { records: number; perSecond: number; mbPerSecond: number; p50Ms: number; p99Ms: number } {
+export function parseProducerPerformance(output: string): {
+  records: number;
+  perSecond: number;
+  mbPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+} {
   const line = output
     .split('\n')
     .filter((l) => / records sent, .* 50th, /.test(l))
@@ -84,14 +90,6 @@ export function round(value: number, digits = 1): number {
 /** `ours / theirs` as `0.42x`. */
 export function ratio(ours: number, theirs: number): string {
   return theirs > 0 ? `${round(ours / theirs, 2).toFixed(2)}x` : 'n/a';
-}
-
-/** The middle value (the mean of the two middle ones for an even count). */
-export function median(values: readonly number[]): number {
-  if (values.length === 0) throw new Error('median of nothing');
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 /** A Markdown table from a header and rows. */

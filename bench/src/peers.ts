@@ -5,7 +5,16 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { cachedArtifact, cacheRoot, KafkaArtifacts, mavenJars, prepareKafka, requireJava, requireMaven, runTool } from '@weblog/local-infra';
+import {
+  cachedArtifact,
+  cacheRoot,
+  KafkaArtifacts,
+  mavenJars,
+  prepareKafka,
+  requireJava,
+  requireMaven,
+  runTool,
+} from '@weblog/local-infra';
 import { ServiceProcess, WatchedProcess } from '@weblog/kafka-common/testing';
 
 const peersDir = path.resolve(__dirname, '../peers');
@@ -113,7 +122,10 @@ export function startStreams(
 }
 
 /** The kafka-python consume, upper-case, produce loop. */
-export function startPython(peers: PeerArtifacts, options: { brokers: string; input: string; output: string; groupId: string }): WatchedProcess {
+export function startPython(
+  peers: PeerArtifacts,
+  options: { brokers: string; input: string; output: string; groupId: string },
+): WatchedProcess {
   return WatchedProcess.spawn('kafka-python loop', 'python3', [path.join(peersDir, 'python', 'transform.py')], {
     PYTHONPATH: peers.pythonPath,
     PYTHONUNBUFFERED: '1',

@@ -413,7 +413,10 @@ export class WatchedProcess {
 
   /** Any command, with PATH and the given environment only. */
   static spawn(name: string, command: string, args: readonly string[], env: Record<string, string>): WatchedProcess {
-    return new WatchedProcess(name, spawn(command, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }));
+    return new WatchedProcess(
+      name,
+      spawn(command, args, { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] }),
+    );
   }
 
   /** Every chunk the process writes, as it comes (for a log file). */
@@ -461,7 +464,10 @@ export class WatchedProcess {
   async waitForExit(timeoutMs = 30000): Promise<number | null> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.name} did not exit within ${timeoutMs} ms:\n${this.logs.slice(-2000)}`)), timeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`${this.name} did not exit within ${timeoutMs} ms:\n${this.logs.slice(-2000)}`)),
+        timeoutMs,
+      );
     });
     return Promise.race([this.exited, timeout]).finally(() => clearTimeout(timer));
   }

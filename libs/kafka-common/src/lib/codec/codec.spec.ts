@@ -93,4 +93,3 @@ describe('conform', () => {
     expect(() => encode(TransformedWebLogContract, conformed.value as never)).toThrow(/violates TransformedWebLog/);
   });
 });
-
