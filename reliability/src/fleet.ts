@@ -69,6 +69,7 @@ export class Fleet {
           VERIFIER_GROUP_ID: `${this.id}-verifier`,
           VERIFIER_ARCHIVE_TOPICS_DIR: this.id,
           VERIFIER_PROGRESS_INTERVAL_MS: '0',
+          VERIFIER_AUDIT_ENABLED: 'true',
         };
       case 'weblog-generator':
         return shared;

@@ -46,7 +46,7 @@ describe('the whole pipeline', () => {
         TRANSFORMER_GROUP_ID: `${id}-transformer`,
         TRANSFORMER_TRANSACTIONAL_ID_PREFIX: id,
       };
-      const verifier = await start('verifier', { ...shared, VERIFIER_GROUP_ID: `${id}-verifier` });
+      const verifier = await start('verifier', { ...shared, VERIFIER_GROUP_ID: `${id}-verifier`, VERIFIER_AUDIT_ENABLED: 'true' });
       const archiver = await start('s3-archiver', { ...shared, ARCHIVER_GROUP_ID: `${id}-archiver`, ARCHIVER_ROTATE_INTERVAL_MS: '1000' });
       let transformer = await start('transformer', transformerEnv);
       await Promise.all([verifier.ready(), archiver.ready(), transformer.ready()]);

@@ -7,7 +7,7 @@ import { VERIFIER_TRANSPORT } from './verifier.tokens';
 async function bootstrap(): Promise<void> {
   const env = loadVerifierEnv();
   const app = await NestFactory.create(AppModule.register(env), { logger: createServiceLogger('verifier', env.LOG_LEVEL) });
-  await startService(app, { port: env.PORT, transports: [VERIFIER_TRANSPORT] });
+  await startService(app, { port: env.PORT, host: env.HTTP_HOST, transports: [VERIFIER_TRANSPORT] });
 }
 
 bootstrap().catch(failStart);

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  booleanFlag,
   DEFAULT_MAX_VALUE_BYTES,
   httpEnvShape,
   kafkaEnvShape,
@@ -26,6 +27,16 @@ export const verifierEnvSchema = serviceEnv({
     .string()
     .regex(/^[A-Za-z0-9._\-/]*$/, { message: 'must be an S3 key prefix (letters, digits, . _ - /)' })
     .default('topics'),
+  /**
+   * Per-run series on /metrics are kept for this many runs, those most recently active: every
+   * generator restart starts a run, and a series per run for ever would grow without bound.
+   */
+  VERIFIER_METRICS_RUNS: positiveInt(10, 1000),
+  /**
+   * POST /audit reads the whole output topic and the archive into memory: a tool for proving a run,
+   * not for a long-lived production verifier, so it is off unless asked for.
+   */
+  VERIFIER_AUDIT_ENABLED: booleanFlag(false),
   VERIFIER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
 });
 

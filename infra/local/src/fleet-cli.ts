@@ -67,7 +67,7 @@ async function main(): Promise<number> {
 
   try {
     const consumers = await Promise.all([
-      start('verifier', { VERIFIER_PROGRESS_INTERVAL_MS: '0' }),
+      start('verifier', { VERIFIER_PROGRESS_INTERVAL_MS: '0', VERIFIER_AUDIT_ENABLED: 'true' }),
       start('s3-archiver', {}),
       start('transformer', { TRANSFORMER_MODE: values.mode }),
     ]);

@@ -495,7 +495,8 @@ export class ServiceProcess extends WatchedProcess {
   ): Promise<ServiceProcess> {
     const listenPort = options.port ?? (await freePort());
     const child = spawn(process.execPath, [serviceMain(app)], {
-      env: serviceEnvironment({ PORT: String(listenPort), ...overrides }),
+      // Servers started for tests and local runs listen on loopback only.
+      env: serviceEnvironment({ PORT: String(listenPort), HTTP_HOST: '127.0.0.1', ...overrides }),
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: options.ownProcessGroup ?? false,
     });

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MetricsService, TransportObserver } from '@weblog/kafka-common';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { FlushReason } from './flush-policy';
 
 export interface BufferSnapshot {
@@ -23,7 +23,6 @@ export class ArchiverMetrics implements TransportObserver {
   readonly flushes: Counter<'reason'>;
   private readonly deadLetteredRecords: Counter<'reason'>;
   readonly commits: Counter;
-  private readonly lag: Gauge<'partition'>;
   private snapshot: () => BufferSnapshot[] = () => [];
 
   constructor(metrics: MetricsService) {
@@ -48,11 +47,6 @@ export class ArchiverMetrics implements TransportObserver {
       labelNames: ['reason'],
     });
     this.commits = metrics.counter({ name: 'offset_commits_total', help: 'Offset commits made after uploads.' });
-    this.lag = metrics.gauge({
-      name: 'consumer_lag_records',
-      help: 'Records behind the high watermark after the current batch, by partition.',
-      labelNames: ['partition'],
-    });
     const snapshot = () => this.snapshot();
     metrics.gauge({
       name: 'buffered_records',
@@ -96,8 +90,7 @@ export class ArchiverMetrics implements TransportObserver {
     this.flushes.inc({ reason });
   }
 
-  batchStarted(_topic: string, partition: number, size: number, highWatermark: string, lastOffset: string): void {
+  batchStarted(_topic: string, _partition: number, size: number): void {
     this.consumed.inc(size);
-    this.lag.set({ partition: String(partition) }, Math.max(0, Number(highWatermark) - Number(lastOffset) - 1));
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { MetricsService, TransportObserver } from '@weblog/kafka-common';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 
 /** The transformer's metrics; also the transport's observer, so batch and commit figures come from one place. */
 @Injectable()
@@ -13,7 +13,6 @@ export class TransformerMetrics implements TransportObserver {
   private readonly batchSize: Histogram;
   private readonly batchSeconds: Histogram;
   private readonly failures: Counter;
-  private readonly lag: Gauge<'partition'>;
 
   constructor(metrics: MetricsService) {
     this.consumed = metrics.counter({ name: 'records_consumed_total', help: 'Records read from the input topic.' });
@@ -43,17 +42,11 @@ export class TransformerMetrics implements TransportObserver {
       buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     });
     this.failures = metrics.counter({ name: 'batch_failures_total', help: 'Batches that failed and will be retried.' });
-    this.lag = metrics.gauge({
-      name: 'consumer_lag_records',
-      help: 'Records behind the high watermark after the current batch, by input partition.',
-      labelNames: ['partition'],
-    });
   }
 
-  batchStarted(_topic: string, partition: number, size: number, highWatermark: string, lastOffset: string): void {
+  batchStarted(_topic: string, _partition: number, size: number): void {
     this.consumed.inc(size);
     this.batchSize.observe(size);
-    this.lag.set({ partition: String(partition) }, Math.max(0, Number(highWatermark) - Number(lastOffset) - 1));
   }
 
   batchFinished(_topic: string, _partition: number, _size: number, seconds: number): void {

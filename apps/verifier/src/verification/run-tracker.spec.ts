@@ -33,4 +33,14 @@ describe('RunTracker', () => {
     tracker.observe('r', 1, 'k2', undefined);
     expect(tracker.reports()[0]?.outOfOrder).toBe(0);
   });
+
+  it('names the most recently active runs first and keeps only as many as asked for', () => {
+    const tracker = new RunTracker();
+    for (const run of ['r1', 'r2', 'r3', 'r4']) tracker.observe(run, 1, 'k', undefined);
+    tracker.observe('r2', 2, 'k', undefined);
+    expect(tracker.recentReports(2).map((r) => r.runId)).toEqual(['r2', 'r4']);
+    expect(tracker.recentReports(10).map((r) => r.runId)).toEqual(['r2', 'r4', 'r3', 'r1']);
+    // The full report still holds every run.
+    expect(tracker.reports()).toHaveLength(4);
+  });
 });

@@ -12,6 +12,8 @@ class Run {
   received = 0;
   duplicates = 0;
   outOfOrder = 0;
+  /** When a record of this run last arrived, on the tracker's own clock. */
+  lastSeen = 0;
 
   constructor(readonly runId: string) {}
 
@@ -63,6 +65,7 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
  */
 export class RunTracker {
   private readonly runs = new Map<string, Run>();
+  private clock = 0;
 
   observe(runId: string, seq: number, key: string, latencyMs: number | undefined): void {
     let run = this.runs.get(runId);
@@ -70,10 +73,19 @@ export class RunTracker {
       run = new Run(runId);
       this.runs.set(runId, run);
     }
+    run.lastSeen = ++this.clock;
     run.observe(seq, key, latencyMs);
   }
 
   reports(): RunReport[] {
     return [...this.runs.values()].map((run) => run.report());
+  }
+
+  /** The `limit` runs that received a record most recently, newest first. */
+  recentReports(limit: number): RunReport[] {
+    return [...this.runs.values()]
+      .sort((a, b) => b.lastSeen - a.lastSeen)
+      .slice(0, limit)
+      .map((run) => run.report());
   }
 }

@@ -49,13 +49,16 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
       help: 'From the generator producing a record to the verifier reading it.',
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     });
-    const reports = () => this.tracker.reports();
+    // The report of /report keeps every run; the series stop at the most recent runs, and a run
+    // that falls out of them has its series dropped rather than left at its last value.
+    const reports = () => this.tracker.recentReports(env.VERIFIER_METRICS_RUNS);
     const perRun = (name: string, help: string, pick: (r: RunReport) => number) =>
       metrics.gauge({
         name,
         help,
         labelNames: ['run'],
         collect() {
+          this.reset();
           for (const report of reports()) this.set({ run: report.runId }, pick(report));
         },
       });

@@ -11,7 +11,7 @@ import {
   sendRecords,
   WebLog,
 } from '@weblog/kafka-common';
-import { Counter, Gauge, Histogram } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { GeneratorEnv } from '../generator.env';
 import { GENERATOR_ENV, GENERATOR_PRODUCER } from '../generator.tokens';
 import { RatePacer } from './rate-pacer';
@@ -42,7 +42,6 @@ export class GeneratorService implements OnApplicationBootstrap, BeforeApplicati
   private readonly acked: Counter;
   private readonly failed: Counter;
   private readonly latency: Histogram;
-  private readonly actualRate: Gauge;
 
   constructor(
     @Inject(GENERATOR_ENV) private readonly env: GeneratorEnv,
@@ -61,10 +60,6 @@ export class GeneratorService implements OnApplicationBootstrap, BeforeApplicati
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     });
     metrics.gauge({ name: 'target_rate_records_per_second', help: 'Configured rate (0: unlimited).' }).set(env.GENERATOR_RATE);
-    this.actualRate = metrics.gauge({
-      name: 'actual_rate_records_per_second',
-      help: 'Acknowledged records per second since the run started.',
-    });
   }
 
   onApplicationBootstrap(): void {
@@ -107,7 +102,6 @@ export class GeneratorService implements OnApplicationBootstrap, BeforeApplicati
         total === 0 ? Infinity : total - this.acknowledged,
       );
       await this.sendUntilAcknowledged(this.nextBatch(size));
-      this.actualRate.set(this.acknowledged / Math.max(0.001, (Date.now() - started) / 1000));
     }
     return {
       runId: this.runId,

@@ -3,6 +3,8 @@ import { CustomTransportStrategy, MicroserviceOptions } from '@nestjs/microservi
 
 export interface StartServiceOptions {
   readonly port: number;
+  /** The address to bind (HTTP_HOST); undefined binds every interface. */
+  readonly host?: string;
   /** Provider tokens of the Kafka transports this service consumes with. */
   readonly transports?: readonly (string | symbol)[];
   /** After SIGTERM, how long draining may take before the process gives up (default 25 s, inside Kubernetes' 30 s). */
@@ -55,8 +57,9 @@ export async function startService(app: INestApplication, options: StartServiceO
   }
   await app.init();
   await app.startAllMicroservices();
-  await app.listen(options.port);
-  logger.log(`listening on port ${options.port}`);
+  if (options.host === undefined) await app.listen(options.port);
+  else await app.listen(options.port, options.host);
+  logger.log(`listening on ${options.host ?? 'every interface'}, port ${options.port}`);
 }
 
 /** A service that cannot start says why in one line and exits non-zero. */

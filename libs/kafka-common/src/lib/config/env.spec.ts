@@ -52,12 +52,21 @@ describe('parseEnv', () => {
     ['SASL without a user', { ...valid, KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME', 'required when KAFKA_SASL_MECHANISM'],
     ['bad bucket', { ...valid, S3_BUCKET: 'Bad_Bucket' }, 'S3_BUCKET', 'S3 bucket name'],
     ['bad endpoint', { ...valid, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL'],
+    ['bind address with a port', { ...valid, HTTP_HOST: '127.0.0.1:3002' }, 'HTTP_HOST', 'IP address or a host name'],
+    ['bind address as a URL', { ...valid, HTTP_HOST: 'http://0.0.0.0' }, 'HTTP_HOST', 'IP address or a host name'],
+    ['bind address out of range', { ...valid, HTTP_HOST: '256.1.1.1' }, 'HTTP_HOST', 'IP address or a host name'],
   ])('stops on %s with one line naming the variable', (_name, env, variable, expectation) => {
     const error = errorFor(env);
     expect(error.variable).toBe(variable);
     expect(error.message).toContain(variable);
     expect(error.message).toContain(expectation);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('binds every interface unless HTTP_HOST names an address', () => {
+    expect(parseEnv(schema, valid).HTTP_HOST).toBeUndefined();
+    for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'pod-0.weblog.svc'])
+      expect(parseEnv(schema, { ...valid, HTTP_HOST: host }).HTTP_HOST).toBe(host);
   });
 
   it('never echoes a secret value in full when it is long', () => {

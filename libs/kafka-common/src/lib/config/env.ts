@@ -99,10 +99,23 @@ export const kafkaEnvShape = {
   ...topicVariable({ defaultName: DEAD_LETTER_TOPIC_DEFAULT, nameVariable: DEAD_LETTER_TOPIC_VARIABLE }),
 } as const;
 
+const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const hostLabel = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+
+/** The address the HTTP server binds: an IPv4 or IPv6 address, or a host name. */
+export const bindAddress = z
+  .string()
+  // All digits and dots is an IPv4 address or nothing: 256.1.1.1 is no host name.
+  .refine((value) => (/^[\d.]+$/.test(value) ? ipv4.test(value) : hostLabel.test(value) || z.ipv6().safeParse(value).success), {
+    message: 'must be an IP address or a host name to bind, such as 127.0.0.1, :: or 0.0.0.0',
+  });
+
 /** HTTP side of every service: health and metrics. */
 export function httpEnvShape(defaultPort: number) {
   return {
     PORT: port(defaultPort),
+    /** Unset: every interface, as Node binds by default (IPv6 and IPv4 where the host has both). */
+    HTTP_HOST: bindAddress.optional(),
     LOG_LEVEL: z.enum(['error', 'warn', 'log', 'debug', 'verbose'], { error: 'must be error, warn, log, debug or verbose' }).default('log'),
   } as const;
 }

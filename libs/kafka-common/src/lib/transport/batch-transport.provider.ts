@@ -2,10 +2,11 @@ import { InjectionToken, Logger, Provider } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { KAFKA_CLIENT, ManagedProducer, PIPELINE_TOPICS } from '../kafka/kafka.module';
 import { PipelineTopics } from '../kafka/kafka-client';
+import { MetricsService } from '../metrics/metrics.service';
 import { KafkaBatchTransport, KafkaBatchTransportOptions, Subscription, TransportObserver } from './kafka-batch.transport';
 
 export interface BatchTransportProviderOptions
-  extends Omit<KafkaBatchTransportOptions, 'kafka' | 'subscriptions' | 'deadLetter' | 'observers' | 'logger'> {
+  extends Omit<KafkaBatchTransportOptions, 'kafka' | 'subscriptions' | 'deadLetter' | 'observers' | 'metrics' | 'logger'> {
   /** The topics to consume, from the pipeline's configured names. */
   readonly subscribe: (topics: PipelineTopics) => Subscription[];
   /** The managed producer that publishes dead letters. */
@@ -19,11 +20,18 @@ export function batchTransportProvider(token: InjectionToken, options: BatchTran
   const { subscribe, deadLetterProducer, observers = [], ...rest } = options;
   return {
     provide: token,
-    inject: [KAFKA_CLIENT, PIPELINE_TOPICS, deadLetterProducer, ...observers],
-    useFactory: (kafka: Kafka, topics: PipelineTopics, producer: ManagedProducer, ...watching: TransportObserver[]) =>
+    inject: [KAFKA_CLIENT, PIPELINE_TOPICS, MetricsService, deadLetterProducer, ...observers],
+    useFactory: (
+      kafka: Kafka,
+      topics: PipelineTopics,
+      metrics: MetricsService,
+      producer: ManagedProducer,
+      ...watching: TransportObserver[]
+    ) =>
       new KafkaBatchTransport({
         ...rest,
         kafka,
+        metrics,
         subscriptions: subscribe(topics),
         deadLetter: { producer: producer.producer, topic: topics.deadLetter },
         observers: watching,

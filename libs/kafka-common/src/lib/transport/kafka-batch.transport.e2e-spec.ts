@@ -4,6 +4,7 @@ import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { committedOffsets, consumeRecords, createTestTopics, eventually, testKafka, uniqueName } from '../../testing';
 import { DeadLetterHeaders, headerText } from '../contracts/headers';
+import { MetricsService } from '../metrics/metrics.service';
 import { KafkaBatch, KafkaBatchContext } from './kafka-batch.context';
 import { KafkaBatchTransport } from './kafka-batch.transport';
 
@@ -47,17 +48,28 @@ describe('KafkaBatchTransport against a real broker', () => {
     await Promise.all([admin.disconnect(), producer.disconnect()]);
   });
 
-  async function startTransport(topic: string, groupId: string, deadLetterTopic?: string): Promise<void> {
+  function transportApp(topic: string, groupId: string, options: { deadLetterTopic?: string; metrics?: MetricsService } = {}) {
     const transport = new KafkaBatchTransport({
       kafka,
       groupId,
       consumerName: 'transport-e2e',
       subscriptions: [{ key: KEY, topic }],
       retry: { initialMs: 50, maxMs: 200 },
-      ...(deadLetterTopic ? { deadLetter: { producer, topic: { name: deadLetterTopic } } } : {}),
+      ...(options.deadLetterTopic ? { deadLetter: { producer, topic: { name: options.deadLetterTopic } } } : {}),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
-    app = await NestFactory.createMicroservice(TestModule, { strategy: transport, logger: false });
+    return NestFactory.createMicroservice(TestModule, { strategy: transport, logger: false });
+  }
+
+  async function startTransport(topic: string, groupId: string, deadLetterTopic?: string, metrics?: MetricsService): Promise<void> {
+    app = await transportApp(topic, groupId, { ...(deadLetterTopic ? { deadLetterTopic } : {}), ...(metrics ? { metrics } : {}) });
     await app.listen();
+  }
+
+  /** `consumer_lag_records` by partition, as a scrape of `metrics` shows it. */
+  async function lagSeries(metrics: MetricsService): Promise<Map<number, number>> {
+    const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === `${metrics.prefix}_consumer_lag_records`);
+    return new Map((metric?.values ?? []).map((v) => [Number(v.labels['partition']), v.value]));
   }
 
   /** Produces `count` records per partition, values `p<partition>-<n>`, in order. */
@@ -165,5 +177,48 @@ describe('KafkaBatchTransport against a real broker', () => {
     expect(headerText(letter?.message.headers, DeadLetterHeaders.sourceTopic)).toBe(topic);
     expect(headerText(letter?.message.headers, DeadLetterHeaders.sourceOffset)).toBe('3');
     await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 10 ? true : undefined));
+  });
+
+  it('shows lag against the committed offset for the partitions it owns, and drops a revoked partition', async () => {
+    const topic = uniqueName('transport-lag');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic], 2);
+    await fill(topic, 2, 50);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const handed = new Set<number>();
+    behaviour = async (batch) => {
+      handed.add(batch.partition);
+      await gate;
+    };
+    const first = new MetricsService({ service: 'lag-first' });
+    await startTransport(topic, groupId, undefined, first);
+    await eventually(() => (handed.size === 2 ? true : undefined));
+    // Both batches are in hand but none is committed: KEDA sees 50 per partition, and so must we.
+    expect(await lagSeries(first)).toEqual(
+      new Map([
+        [0, 50],
+        [1, 50],
+      ]),
+    );
+    release();
+    await eventually(async () => {
+      const lag = await lagSeries(first);
+      return lag.get(0) === 0 && lag.get(1) === 0 ? true : undefined;
+    });
+
+    const second = new MetricsService({ service: 'lag-second' });
+    const other = await transportApp(topic, groupId, { metrics: second });
+    try {
+      await other.listen();
+      // After the rebalance each member shows only the partition it owns.
+      const split = await eventually(async () => {
+        const [a, b] = [await lagSeries(first), await lagSeries(second)];
+        return a.size === 1 && b.size === 1 && [...a.keys()][0] !== [...b.keys()][0] ? { a, b } : undefined;
+      }, 60000);
+      expect([...split.a.keys(), ...split.b.keys()].sort()).toEqual([0, 1]);
+    } finally {
+      await other.close();
+    }
   });
 });

@@ -1,12 +1,14 @@
 import { Logger, LoggerService } from '@nestjs/common';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import { RawTopicRef } from '../contracts/topics';
 import { DeadLetterReason, deadLetterMessage } from '../kafka/dead-letter';
 import { sendRaw } from '../kafka/contract-producer';
 import { BatchOutcome, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost, PartitionCommitter } from './kafka-batch.context';
+import { MetricsService } from '../metrics/metrics.service';
 import { backoffDelay } from './backoff';
+import { ConsumerLagGauge } from './consumer-lag';
 
 export interface Subscription {
   /** The pattern handlers use in `@EventPattern(...)`. */
@@ -51,6 +53,8 @@ export interface KafkaBatchTransportOptions {
   readonly consumer?: Partial<ConsumerConfig>;
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
   readonly observers?: readonly TransportObserver[];
+  /** Where the transport's own metrics go (consumer lag against committed offsets). */
+  readonly metrics?: MetricsService;
   readonly logger?: LoggerService;
 }
 
@@ -63,6 +67,9 @@ export interface KafkaBatchTransportOptions {
  */
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private consumer?: Consumer;
+  /** For the lag gauge: committed offsets and partition ends, read at scrape time. */
+  private admin?: Admin;
+  private readonly lag?: ConsumerLagGauge;
   private readonly assigned = new Map<string, Set<number>>();
   private generation = 0;
   private readonly failures = new Map<string, number>();
@@ -76,6 +83,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
     this.log = options.logger ?? new Logger(KafkaBatchTransport.name);
+    // A consumer that never commits (the verifier) has no lag worth showing: it would be the whole topic.
+    if (options.metrics && options.commitOffsets !== false) {
+      this.lag = new ConsumerLagGauge(
+        options.metrics,
+        () => this.admin,
+        options.groupId,
+        () => this.assignment(),
+      );
+    }
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -107,7 +123,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       // next assignment says what is ours again.
       this.generation++;
       this.assigned.clear();
-      this.notify((o) => o.assignmentChanged?.(this.assignment()));
+      this.assignmentChanged();
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.generation++;
@@ -115,7 +131,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
         this.assigned.set(topic, new Set(partitions));
       }
-      this.notify((o) => o.assignmentChanged?.(this.assignment()));
+      this.assignmentChanged();
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       // kafkajs resolves batches that held only transaction markers without calling eachBatch;
@@ -131,6 +147,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`, undefined, KafkaBatchTransport.name);
     });
     await consumer.connect();
+    if (this.lag) {
+      this.admin = kafka.admin();
+      await this.admin.connect();
+    }
     await consumer.subscribe({ topics: subscriptions.map((s) => s.topic), fromBeginning: this.options.fromBeginning ?? true });
     await consumer.run({
       autoCommit: false,
@@ -138,6 +158,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       partitionsConsumedConcurrently: this.options.partitionsConsumedConcurrently ?? 3,
       eachBatch: (payload) => this.processBatch(payload),
     });
+  }
+
+  private assignmentChanged(): void {
+    const assignment = this.assignment();
+    this.lag?.retain(assignment);
+    this.notify((o) => o.assignmentChanged?.(assignment));
   }
 
   /** The partitions this instance owns right now, by topic. */
@@ -292,5 +318,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.resumeTimers.clear();
     await this.consumer?.disconnect();
     this.consumer = undefined;
+    await this.admin?.disconnect();
+    this.admin = undefined;
   }
 }
