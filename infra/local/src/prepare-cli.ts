@@ -1,6 +1,7 @@
 // Warms the cache without starting anything: a separate CI step, and the first-run step of
 // `npm start` / `npm test`, so the long builds are reported on their own. `--deploy` adds the
 // tools that check docker-compose.yaml, k8s/ and the Prometheus files.
+import { prepareComposeS3Server } from './compose-s3-server';
 import { prepareDeployTools } from './deploy-tools';
 import { prepareLocalInfra } from './prepare';
 import { cacheRoot, defaultLog } from './settings';
@@ -11,6 +12,9 @@ async function main(): Promise<void> {
   if (process.argv.includes('--deploy')) {
     const tools = await prepareDeployTools();
     defaultLog(`deploy checks ready: kustomize, kubernetes-validate for Kubernetes ${tools.kubernetesVersion}, CRDs, promtool, docker-compose`);
+    // The S3 gateway docker-compose.yaml runs, which the compose tests start.
+    const s3 = await prepareComposeS3Server();
+    defaultLog(`compose S3 gateway ready: versitygw ${s3.version}`);
   }
 }
 
