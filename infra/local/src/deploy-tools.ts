@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { cachedArtifact, goInstall, mavenJars } from './prepare';
 import { runTool } from './run-tool';
@@ -17,7 +17,11 @@ import {
   Log,
   PROMETHEUS_OPERATOR_CRDS,
   PROMETHEUS_OPERATOR_MODULE,
+  PROMETHEUS_GO,
+  PROMETHEUS_MODULE,
   PROMETHEUS_OPERATOR_VERSION,
+  PROMETHEUS_VERSION,
+  prometheusRelease,
 } from './settings';
 import { requireGo, requireMaven } from './toolchain';
 
@@ -31,22 +35,13 @@ export interface DeployTools {
   readonly kubernetesVersion: string;
   /** CustomResourceDefinitions of Strimzi, KEDA and the Prometheus operator. */
   readonly crdDir: string;
-  /** From Debian's packages: prometheus (prometheus, promtool) and docker-compose. */
+  /** Built from Prometheus's Go module, the release docker-compose.yaml runs. */
   readonly promtool: string;
   readonly prometheus: string;
-  readonly dockerCompose: string;
-}
-
-const DEBIAN_TOOLS: Record<string, string> = { promtool: 'prometheus', prometheus: 'prometheus', 'docker-compose': 'docker-compose' };
-
-/** A command from Debian's packages, or an error that says which package to install. */
-export function requireCommand(command: string): string {
-  const found = spawnSync('sh', ['-c', `command -v ${command}`], { encoding: 'utf8' });
-  const location = found.stdout.trim();
-  if (found.status !== 0 || !location) {
-    throw new Error(`${command} not found on PATH: install it with apt-get install ${DEBIAN_TOOLS[command] ?? command}`);
-  }
-  return location;
+  /** `composeConfig --file F`: F resolved as `docker compose config` resolves it, YAML on stdout, errors on stderr. */
+  readonly composeConfig: string;
+  /** `dockerfileLint F`: the checks of `docker build --check`; exit 1 with the findings on stderr. */
+  readonly dockerfileLint: string;
 }
 
 const digest = (...parts: string[]): string => createHash('sha256').update(parts.join('\n')).digest('hex').slice(0, 16);
@@ -89,6 +84,75 @@ async function preparePython(log: Log): Promise<string> {
     log,
   );
   return path.join(venv, 'bin', 'python');
+}
+
+/**
+ * Prometheus and promtool as released, without the web UI's assets (the tests use the HTTP API)
+ * and without the service-discovery plugins: our configurations list static targets, and a
+ * configuration that needs a plugin fails its check rather than passing unchecked.
+ */
+async function preparePrometheus(log: Log): Promise<{ prometheus: string; promtool: string }> {
+  const packages = ['prometheus', 'promtool'].map((cmd) => `${PROMETHEUS_MODULE}/cmd/${cmd}@${PROMETHEUS_VERSION}`);
+  // The version banner, set the way Prometheus's release builds set it.
+  const banner = `-X github.com/prometheus/common/version.Version=${prometheusRelease().slice(1)}`;
+  const flags = ['-tags', 'remove_all_sd', '-ldflags', banner];
+  const bin = await cachedArtifact(
+    {
+      home: path.join(cacheRoot(), `prometheus-${PROMETHEUS_VERSION}`),
+      source: [...packages, ...flags].join(' '),
+      output: 'bin',
+      what: `Prometheus ${prometheusRelease()}`,
+      announce: `building Prometheus and promtool ${prometheusRelease()} with go install (first run only, takes minutes)`,
+      requirements: () => requireGo(PROMETHEUS_GO),
+      build: goInstall(packages, { flags }),
+    },
+    log,
+  );
+  return { prometheus: path.join(bin, 'prometheus'), promtool: path.join(bin, 'promtool') };
+}
+
+/** The Go module of our own checking commands (compose-config, dockerfile-lint), beside the other deploy resources. */
+function checkersDir(): string {
+  return path.join(deployResourceDir(), 'checkers');
+}
+
+/** go.mod, go.sum and every Go source of the checkers module, so any edit rebuilds them. */
+function checkerSources(dir: string, relative = ''): string[] {
+  return readdirSync(path.join(dir, relative), { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((entry) => {
+      const name = path.join(relative, entry.name);
+      if (entry.isDirectory()) return checkerSources(dir, name);
+      return /^go\.(mod|sum)$|\.go$/.test(entry.name) ? [name] : [];
+    });
+}
+
+/** The Go version a go.mod asks for. */
+function goDirective(goMod: string): string {
+  const version = /^go (\S+)$/m.exec(goMod)?.[1];
+  if (!version) throw new Error('the checkers go.mod declares no go version');
+  return version;
+}
+
+async function prepareCheckers(log: Log): Promise<{ composeConfig: string; dockerfileLint: string }> {
+  const dir = checkersDir();
+  const files = checkerSources(dir);
+  const source = digest(...files.flatMap((file) => [file, readFileSync(path.join(dir, file), 'utf8')]));
+  const goMod = readFileSync(path.join(dir, 'go.mod'), 'utf8');
+  const bin = await cachedArtifact(
+    {
+      home: path.join(cacheRoot(), `deploy-checkers-${source}`),
+      source,
+      output: 'bin',
+      what: 'compose-config and dockerfile-lint',
+      announce: 'building compose-config (compose-go) and dockerfile-lint (BuildKit) with go install (first run only, takes minutes)',
+      requirements: () => requireGo(goDirective(goMod)),
+      // readonly: the committed go.sum pins every module, and a build never rewrites the checkout.
+      build: goInstall(['./compose-config', './dockerfile-lint'], { cwd: dir, goflags: '-mod=readonly -buildvcs=false' }),
+    },
+    log,
+  );
+  return { composeConfig: path.join(bin, 'compose-config'), dockerfileLint: path.join(bin, 'dockerfile-lint') };
 }
 
 /** Reads `go mod download -json` for one module: where the proxy's copy was unpacked. */
@@ -166,21 +230,27 @@ async function prepareCrds(python: string, log: Log): Promise<string> {
   );
 }
 
-/** Builds or finds every deploy-check tool; the first run takes a few minutes, later ones none. */
+/**
+ * Builds or finds every deploy-check tool; the first run takes several minutes, later ones none.
+ * The Go builds run one after another, each using every core; the network-bound steps beside them.
+ */
 export async function prepareDeployTools(log: Log = defaultLog): Promise<DeployTools> {
-  const promtool = requireCommand('promtool');
-  const prometheus = requireCommand('prometheus');
-  const dockerCompose = requireCommand('docker-compose');
-  const [kustomize, python] = await Promise.all([prepareKustomize(log), preparePython(log)]);
-  const crdDir = await prepareCrds(python, log);
+  const goBuilds = (async () => {
+    const kustomize = await prepareKustomize(log);
+    const prometheus = await preparePrometheus(log);
+    const checkers = await prepareCheckers(log);
+    return { kustomize, ...prometheus, ...checkers };
+  })();
+  const fetched = (async () => {
+    const python = await preparePython(log);
+    return { python, crdDir: await prepareCrds(python, log) };
+  })();
+  const [built, { python, crdDir }] = await Promise.all([goBuilds, fetched]);
   return {
-    kustomize,
+    ...built,
     python,
     validator: path.join(deployResourceDir(), 'validate_k8s.py'),
     kubernetesVersion: KUBERNETES_VERSION,
     crdDir,
-    promtool,
-    prometheus,
-    dockerCompose,
   };
 }

@@ -14,7 +14,7 @@ export { runTool } from './run-tool';
 export { requireJava, requireMaven } from './toolchain';
 export type { KafkaArtifacts, MinioArtifacts, PreparedInfra, PrepareSelection } from './prepare';
 export { cacheRoot, kafkaVersion } from './settings';
-export { prepareDeployTools, requireCommand } from './deploy-tools';
+export { prepareDeployTools } from './deploy-tools';
 export type { DeployTools } from './deploy-tools';
 
 export interface LocalInfraOptions {

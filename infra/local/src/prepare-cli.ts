@@ -11,7 +11,9 @@ async function main(): Promise<void> {
   defaultLog(`cache ready in ${cacheRoot()}: Kafka ${prepared.kafka?.version ?? '-'}, MinIO ${prepared.minio?.version ?? '-'}`);
   if (process.argv.includes('--deploy')) {
     const tools = await prepareDeployTools();
-    defaultLog(`deploy checks ready: kustomize, kubernetes-validate for Kubernetes ${tools.kubernetesVersion}, CRDs, promtool, docker-compose`);
+    defaultLog(
+      `deploy checks ready: kustomize, kubernetes-validate for Kubernetes ${tools.kubernetesVersion}, CRDs, Prometheus and promtool, compose-config, dockerfile-lint`,
+    );
     // The S3 gateway docker-compose.yaml runs, which the compose tests start.
     const s3 = await prepareComposeS3Server();
     defaultLog(`compose S3 gateway ready: versitygw ${s3.version}`);

@@ -145,21 +145,28 @@ export function mavenJars(pom: string, properties: Record<string, string>): Cach
     );
 }
 
-/** `go install module@version` into the given directory, with the machine's own Go only. */
-export function goInstall(source: string): CachedArtifact['build'] {
+/** The environment of every Go build: static binaries, and only the machine's own Go. */
+export const GO_BUILD_ENV = {
+  CGO_ENABLED: '0',
+  // Never fetch another Go toolchain behind the user's back; requireGo checked the version.
+  GOTOOLCHAIN: 'local',
+};
+
+/**
+ * `go install` of packages (`module/cmd@version`, or `./dir` with `cwd` a module) into the given
+ * directory, at low priority: the builds take minutes of every core the machine has.
+ */
+export function goInstall(
+  packages: string | readonly string[],
+  options: { flags?: readonly string[]; cwd?: string; goflags?: string } = {},
+): CachedArtifact['build'] {
+  const list = typeof packages === 'string' ? [packages] : [...packages];
   return (partial, home) =>
-    runTool('go', ['install', source], {
-      env: {
-        ...process.env,
-        GOBIN: partial,
-        CGO_ENABLED: '0',
-        GOFLAGS: '-buildvcs=false',
-        // Never fetch another Go toolchain behind the user's back; requireGo checked the version.
-        GOTOOLCHAIN: 'local',
-      },
-      cwd: home,
+    runTool('nice', ['-n', '10', 'go', 'install', ...(options.flags ?? []), ...list], {
+      env: { ...process.env, ...GO_BUILD_ENV, GOBIN: partial, GOFLAGS: options.goflags ?? '-buildvcs=false' },
+      cwd: options.cwd ?? home,
       logFile: path.join(home, 'build.log'),
-      match: source,
+      match: list[0] ?? partial,
     });
 }
 

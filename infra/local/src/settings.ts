@@ -17,10 +17,10 @@ export const MINIO_MODULE = 'github.com/minio/minio';
 export const MINIO_VERSION = 'v0.0.0-20260212201848-7aac2a2c5b7c';
 
 /** Kept outside the checkout: jars and the MinIO binary are large and shared by every clone. */
-export function cacheRoot(): string {
-  const explicit = process.env['WEBLOG_CACHE_DIR'];
+export function cacheRoot(environment: NodeJS.ProcessEnv = process.env): string {
+  const explicit = environment['WEBLOG_CACHE_DIR'];
   if (explicit) return path.resolve(explicit);
-  const xdg = process.env['XDG_CACHE_HOME'];
+  const xdg = environment['XDG_CACHE_HOME'];
   const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
   return path.join(base, 'weblog-pipeline');
 }
@@ -79,6 +79,23 @@ export const PROMETHEUS_OPERATOR_CRDS = [
   'example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml',
   'example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml',
 ];
+
+/**
+ * Prometheus and promtool, built from Prometheus's own Go module, whose versions are v0.3XX.Y
+ * for release 3.XX.Y. docker-compose.yaml runs the same release; a unit test holds them together.
+ */
+export const PROMETHEUS_MODULE = 'github.com/prometheus/prometheus';
+export const PROMETHEUS_VERSION = 'v0.316.0';
+/** What that version's go.mod asks for. */
+export const PROMETHEUS_GO = '1.26.7';
+
+/** The Prometheus release (v3.16.0) that a Go module version of Prometheus (v0.316.0) is. */
+export function prometheusRelease(moduleVersion: string = PROMETHEUS_VERSION): string {
+  const match = /^v0\.(\d+)(\d\d)\.(\d+)$/.exec(moduleVersion);
+  if (!match) throw new Error(`${moduleVersion} is not a Prometheus module version (v0.3XX.Y)`);
+  const [, major, minor, patch] = match;
+  return `v${Number(major)}.${Number(minor)}.${Number(patch)}`;
+}
 
 /** The deploy-check resources (requirements.txt, the Strimzi pom, the validator) beside the Kafka ones. */
 export function deployResourceDir(): string {

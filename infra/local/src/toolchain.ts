@@ -29,16 +29,28 @@ export function requireMaven(): void {
   }
 }
 
-/** MinIO's go.mod asks for Go 1.24; older toolchains would try to download a newer one. */
-export function requireGo(): void {
+/**
+ * The Go toolchain, at least the version a module's go.mod asks for (MinIO's 1.24, Prometheus's and
+ * BuildKit's newer): with GOTOOLCHAIN=local an older one fails instead of downloading a newer one.
+ */
+export function requireGo(minimum = '1.24'): void {
   // Debian's golang-go is too old, hence the upstream download.
-  const install = 'install Go 1.24+ from https://go.dev/dl/';
+  const install = `install Go ${minimum}+ from https://go.dev/dl/`;
   const banner = versionBanner('go', ['version']);
-  if (!banner) throw new Error(`go 1.24+ not found on PATH: ${install}`);
-  const match = /go(\d+)\.(\d+)/.exec(banner);
-  const major = Number(match?.[1]);
-  const minor = Number(match?.[2]);
-  if (!match || major < 1 || (major === 1 && minor < 24)) {
-    throw new Error(`go 1.24+ required but PATH has ${banner.trim()}: ${install}`);
+  if (!banner) throw new Error(`go ${minimum}+ not found on PATH: ${install}`);
+  const found = /go(\d+(?:\.\d+)*)/.exec(banner)?.[1];
+  if (!found || compareVersions(found, minimum) < 0) {
+    throw new Error(`go ${minimum}+ required but PATH has ${banner.trim()}: ${install}`);
   }
+}
+
+/** Compares dotted versions numerically, a missing part counting as 0 (1.24 = 1.24.0). */
+export function compareVersions(a: string, b: string): number {
+  const left = a.split('.').map(Number);
+  const right = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(left.length, right.length); i += 1) {
+    const difference = (left[i] ?? 0) - (right[i] ?? 0);
+    if (difference !== 0) return Math.sign(difference);
+  }
+  return 0;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DEAD_LETTER_TOPIC_DEFAULT, InputTopic, OutputTopic, ReprocessedTopic } from '@weblog/kafka-common';
 import { parse } from 'yaml';
-import { requireCommand } from '../deploy-tools';
+import { prepareDeployTools } from '../deploy-tools';
 import { VERSITYGW_IMAGE } from '../compose-s3-server';
 import { kafkaVersion } from '../settings';
 import {
@@ -33,13 +33,14 @@ const APPS: Record<string, { script: string; service: string }> = {
   verifier: { script: 'apps/verifier/dist/main.js', service: 'verifier' },
 };
 
-/** docker-compose.yaml as Debian's docker-compose resolves it (no Docker engine needed). */
+/** docker-compose.yaml as `docker compose config` resolves it, with the same library (no Docker engine needed). */
 describe('docker-compose.yaml', () => {
   let compose: Compose;
-  const dockerCompose = requireCommand('docker-compose');
+  let composeConfig = '';
 
-  beforeAll(() => {
-    const resolved = run(dockerCompose, ['--file', repoFile('docker-compose.yaml'), 'config']);
+  beforeAll(async () => {
+    ({ composeConfig } = await prepareDeployTools());
+    const resolved = run(composeConfig, ['--file', repoFile('docker-compose.yaml')]);
     expect({ status: resolved.status, stderr: resolved.stderr }).toEqual({ status: 0, stderr: '' });
     compose = parse(resolved.stdout) as Compose;
   });
@@ -51,7 +52,7 @@ describe('docker-compose.yaml', () => {
       'kafka-topic: { condition: service_completed_successfully }',
     );
     writeFileSync(path.join(dir, 'docker-compose.yaml'), broken);
-    const result = run(dockerCompose, ['--file', path.join(dir, 'docker-compose.yaml'), 'config', '--quiet']);
+    const result = run(composeConfig, ['--file', path.join(dir, 'docker-compose.yaml')]);
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/kafka-topic/);
   });

@@ -1,4 +1,5 @@
-import { exportedNames, metricNames } from './deploy-checks';
+import { PROMETHEUS_VERSION, prometheusRelease } from '../settings';
+import { exportedNames, metricNames, readYaml } from './deploy-checks';
 
 describe('metricNames', () => {
   it('finds the metrics of a query and none of its functions, labels, strings or durations', () => {
@@ -24,5 +25,19 @@ describe('exportedNames', () => {
       ),
     );
     expect([...names].sort()).toEqual(['a_total', 'h', 'h_bucket', 'h_count', 'h_sum', 's', 's_count', 's_sum']);
+  });
+});
+
+describe('the Prometheus release', () => {
+  it('is the one docker-compose.yaml runs and the one the checks build', () => {
+    const compose = readYaml<{ services: Record<string, { image?: string }> }>('docker-compose.yaml');
+    expect(compose.services['prometheus']?.image).toBe(`prom/prometheus:${prometheusRelease(PROMETHEUS_VERSION)}`);
+  });
+
+  it('is read from Go module versions, so another module version names another release', () => {
+    expect(prometheusRelease('v0.316.0')).toBe('v3.16.0');
+    expect(prometheusRelease('v0.305.1')).toBe('v3.5.1');
+    expect(prometheusRelease('v0.305.0')).not.toBe(prometheusRelease('v0.316.0'));
+    expect(() => prometheusRelease('v3.16.0')).toThrow(/not a Prometheus module version/);
   });
 });

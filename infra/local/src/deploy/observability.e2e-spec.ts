@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { eventually, freePort, isolatedTopics, ServiceProcess, uniqueName } from '@weblog/kafka-common/testing';
 import { parse, stringify } from 'yaml';
-import { requireCommand } from '../deploy-tools';
+import { DeployTools, prepareDeployTools } from '../deploy-tools';
+import { prometheusRelease } from '../settings';
 import { AlertRule, alertRules, Dashboard, dashboardQueries, exportedNames, metricNames, readYaml, repoFile, run } from './deploy-checks';
 
 const PROMETHEUS_CONFIG = 'observability/prometheus/prometheus.yml';
@@ -21,7 +22,20 @@ const SERVICES = [
 ];
 
 describe('Prometheus configuration and alert rules (promtool)', () => {
-  const promtool = requireCommand('promtool');
+  let tools: DeployTools;
+  let promtool = '';
+
+  beforeAll(async () => {
+    tools = await prepareDeployTools();
+    ({ promtool } = tools);
+  });
+
+  it('are the release docker-compose.yaml runs', () => {
+    const release = prometheusRelease();
+    const compose = readYaml<{ services: Record<string, { image?: string }> }>('docker-compose.yaml');
+    expect(compose.services['prometheus']?.image).toBe(`prom/prometheus:${release}`);
+    for (const tool of [promtool, tools.prometheus]) expect(run(tool, ['--version']).stdout).toContain(`version ${release.slice(1)} `);
+  });
 
   it('accepts the scrape configuration and the rules', () => {
     const config = run(promtool, ['check', 'config', repoFile(PROMETHEUS_CONFIG)]);
@@ -58,12 +72,14 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
 });
 
 describe('the four services under a real Prometheus', () => {
+  let tools: DeployTools;
   const services: ServiceProcess[] = [];
   let prometheus: ChildProcess | undefined;
   let prometheusUrl = '';
   let dir = '';
 
   beforeAll(async () => {
+    tools = await prepareDeployTools();
     const topics = isolatedTopics('observability');
     const id = uniqueName('observability');
     const shared = { ...topics.env, ARCHIVER_TOPICS_DIR: id, VERIFIER_ARCHIVE_TOPICS_DIR: id, S3_BUCKET: 'weblog-archive' };
@@ -154,7 +170,7 @@ describe('the four services under a real Prometheus', () => {
     const port = await freePort();
     prometheusUrl = `http://127.0.0.1:${port}`;
     prometheus = spawn(
-      requireCommand('prometheus'),
+      tools.prometheus,
       [
         `--config.file=${path.join(dir, 'prometheus.yml')}`,
         `--storage.tsdb.path=${path.join(dir, 'data')}`,
