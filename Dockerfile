@@ -4,7 +4,7 @@
 # Services: apps/weblog-generator/dist/main.js, apps/transformer/dist/main.js,
 # apps/s3-archiver/dist/main.js (and dist/replay.js), apps/verifier/dist/main.js.
 
-ARG NODE_IMAGE=node:20.20.2-bookworm-slim
+ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 
 # --- build: every workspace compiled with the same TypeScript the tests use ---------------------
 FROM ${NODE_IMAGE} AS build

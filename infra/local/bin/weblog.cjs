@@ -4,12 +4,83 @@
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const { createHash } = require('node:crypto');
-const { existsSync, mkdtempSync, readFileSync, writeFileSync } = require('node:fs');
-const { tmpdir } = require('node:os');
+const { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } = require('node:fs');
+const { homedir, tmpdir } = require('node:os');
 const path = require('node:path');
 
 const root = path.resolve(__dirname, '../../..');
 const env = { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_TUI: 'false', TZ: 'UTC', FORCE_COLOR: '0' };
+
+/** The Node.js release the image ships (the Dockerfile's NODE_IMAGE) and so the one everything here runs on. */
+function pinnedNodeVersion() {
+  return readFileSync(path.join(root, '.node-version'), 'utf8').trim();
+}
+
+/** settings.ts's cacheRoot(), again because this file runs before any TypeScript is compiled; a unit test holds them equal. */
+function cacheRoot(environment = process.env) {
+  const explicit = environment.WEBLOG_CACHE_DIR;
+  if (explicit) return path.resolve(explicit);
+  const xdg = environment.XDG_CACHE_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(homedir(), '.cache');
+  return path.join(base, 'weblog-pipeline');
+}
+
+/**
+ * The bin directory of the pinned Node.js, fetched once from the npm registry, whose
+ * node-<platform>-<arch> packages carry the release's own binary; npm checks the tarball's integrity.
+ */
+function pinnedNodeBin(version) {
+  const name = `node-${process.platform}-${process.arch}`;
+  const home = path.join(cacheRoot(), `${name}-${version}`);
+  const bin = path.join(home, 'bin');
+  if (existsSync(path.join(bin, 'node'))) return bin;
+  step(`fetching Node.js ${version} (${name} from the npm registry, first run only)`);
+  mkdirSync(path.dirname(home), { recursive: true });
+  const partial = mkdtempSync(`${home}.partial-`);
+  try {
+    const pack = spawnSync('npm', ['pack', `${name}@${version}`, '--pack-destination', partial, '--silent'], {
+      cwd: partial,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const tarball = readdirSync(partial).find((file) => file.endsWith('.tgz'));
+    if (pack.error || pack.status !== 0 || !tarball)
+      throw new Error(`npm pack ${name}@${version} failed (exit ${pack.status ?? pack.signal})`);
+    const untar = spawnSync('tar', ['-xzf', tarball], { cwd: partial, stdio: 'inherit' });
+    if (untar.error || untar.status !== 0) throw new Error(`tar -xzf ${tarball} failed (exit ${untar.status ?? untar.signal})`);
+    const reported = spawnSync(path.join(partial, 'package', 'bin', 'node'), ['--version'], { encoding: 'utf8' }).stdout;
+    if (reported?.trim() !== `v${version}`) throw new Error(`${name}@${version} holds a node that reports ${reported || 'nothing'}`);
+    // A concurrent run may have finished first; its copy is as good as this one.
+    if (!existsSync(bin)) renameSync(path.join(partial, 'package'), home);
+  } finally {
+    rmSync(partial, { recursive: true, force: true });
+  }
+  return bin;
+}
+
+/**
+ * Runs this launcher again under the pinned Node.js unless it already is, with that Node's bin
+ * directory first on PATH so npm, npx, Nx, Jest and every `node` they start use it too.
+ * Returns false when the re-run took over this process.
+ */
+function onPinnedNode() {
+  const version = pinnedNodeVersion();
+  if (process.versions.node === version) return true;
+  let bin;
+  try {
+    bin = pinnedNodeBin(version);
+  } catch (error) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const child = spawn(path.join(bin, 'node'), [module.filename, ...process.argv.slice(2)], {
+    cwd: process.cwd(),
+    env: { ...process.env, PATH: [bin, process.env.PATH].filter(Boolean).join(path.delimiter) },
+    stdio: 'inherit',
+  });
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
+  child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+  return false;
+}
 
 function step(title) {
   process.stdout.write(`\n==> ${title}\n`);
@@ -109,9 +180,15 @@ function runToEnd(script) {
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
-const command = commands[process.argv[2] ?? ''];
-if (!command) {
-  process.stderr.write('usage: weblog.cjs start|test|reliability|bench\n');
-  process.exit(2);
+function main() {
+  const command = commands[process.argv[2] ?? ''];
+  if (!command) {
+    process.stderr.write('usage: weblog.cjs start|test|reliability|bench\n');
+    process.exit(2);
+  }
+  if (onPinnedNode()) command();
 }
-command();
+
+// Required rather than run: the tests read the cache rule and the pinned version from here.
+if (require.main === module) main();
+else module.exports = { cacheRoot, pinnedNodeVersion };

@@ -118,3 +118,29 @@ export interface AlertRule {
 export function alertRules(groups: { rules: AlertRule[] }[]): AlertRule[] {
   return groups.flatMap((group) => group.rules);
 }
+
+/** The files that name the Node.js release, as text: .node-version, the Dockerfile and package.json. */
+export interface NodePins {
+  readonly nodeVersion: string;
+  readonly dockerfile: string;
+  readonly packageJson: string;
+}
+
+/**
+ * Where the pins disagree with .node-version: the image must be that exact release, `engines`
+ * and `@types/node` its major line. An empty list means the tests run what the image ships.
+ */
+export function nodePinDisagreements(pins: NodePins): string[] {
+  const pinned = pins.nodeVersion.trim();
+  if (!/^\d+\.\d+\.\d+$/.test(pinned)) return [`.node-version holds "${pinned}", not a release like 24.1.2`];
+  const major = pinned.split('.')[0];
+  const found: string[] = [];
+  const image = /^ARG NODE_IMAGE=node:(\S+?)-bookworm-slim$/m.exec(pins.dockerfile)?.[1];
+  if (image !== pinned) found.push(`Dockerfile NODE_IMAGE is node:${image ?? '?'}-bookworm-slim, not node:${pinned}-bookworm-slim`);
+  const manifest = JSON.parse(pins.packageJson) as { engines?: { node?: string }; devDependencies?: Record<string, string> };
+  const engines = manifest.engines?.node;
+  if (engines !== `>=${major}`) found.push(`package.json engines.node is "${engines ?? ''}", not ">=${major}"`);
+  const types = manifest.devDependencies?.['@types/node'];
+  if (!types || types.split('.')[0] !== major) found.push(`package.json @types/node is "${types ?? ''}", not ${major}.x`);
+  return found;
+}
