@@ -261,7 +261,7 @@ describe('k8s/', () => {
       const withStrimzi = [...policies, strimziListenerPolicy(kafka ?? {}, 'plain')];
       const kafkaPod = { 'strimzi.io/cluster': kafka?.['metadata'].name, 'strimzi.io/kind': 'Kafka' };
       const prometheus = { namespace: { 'kubernetes.io/metadata.name': 'monitoring' }, pod: { 'app.kubernetes.io/name': 'prometheus' } };
-      const keda = { namespace: { 'kubernetes.io/metadata.name': 'keda' }, pod: { 'app.kubernetes.io/name': 'keda-operator' } };
+      const keda = { namespace: { 'kubernetes.io/metadata.name': 'keda' }, pod: { app: 'keda-operator' } };
       const stranger = { namespace: NAMESPACE, pod: { 'app.kubernetes.io/name': 'debug-shell' } };
       const cases: Reachability[] = [];
       for (const name of SERVICES[overlay] ?? []) {
