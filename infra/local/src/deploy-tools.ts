@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { cachedArtifact, goInstall, mavenJars } from './prepare';
+import { cachedArtifact, GO_BUILD_ENV, goInstall, mavenJars } from './prepare';
 import { runTool } from './run-tool';
 import {
   cacheRoot,
@@ -159,7 +159,7 @@ async function prepareCheckers(log: Log): Promise<{ composeConfig: string; docke
 async function goModuleDir(module: string, version: string, home: string): Promise<string> {
   const logFile = path.join(home, `go-mod-${path.basename(module)}.json`);
   await runTool('go', ['mod', 'download', '-json', `${module}@${version}`], {
-    env: { ...process.env, GOFLAGS: '-mod=mod', GOTOOLCHAIN: 'local' },
+    env: { ...process.env, ...GO_BUILD_ENV, GOFLAGS: '-mod=mod' },
     cwd: home,
     logFile,
     match: module,

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { delay, isAlive, modifiedMsAgo, readPidFile } from './processes';
 import { runTool } from './run-tool';
 import { cacheRoot, defaultLog, kafkaResourceDir, kafkaVersion, Log, MINIO_MODULE, MINIO_VERSION } from './settings';
-import { requireGo, requireJava, requireMaven } from './toolchain';
+import { GO_TOOLCHAIN, requireGo, requireJava, requireMaven } from './toolchain';
 
 export interface KafkaArtifacts {
   readonly version: string;
@@ -145,11 +145,11 @@ export function mavenJars(pom: string, properties: Record<string, string>): Cach
     );
 }
 
-/** The environment of every Go build: static binaries, and only the machine's own Go. */
+/** The environment of every Go build: static binaries, built by the pinned Go release. */
 export const GO_BUILD_ENV = {
   CGO_ENABLED: '0',
-  // Never fetch another Go toolchain behind the user's back; requireGo checked the version.
-  GOTOOLCHAIN: 'local',
+  // Exactly this release, never "this or newer": a module's go line cannot pick another compiler.
+  GOTOOLCHAIN: `go${GO_TOOLCHAIN}`,
 };
 
 /**

@@ -30,17 +30,29 @@ export function requireMaven(): void {
 }
 
 /**
- * The Go toolchain, at least the version a module's go.mod asks for (MinIO's 1.24, Prometheus's and
- * BuildKit's newer): with GOTOOLCHAIN=local an older one fails instead of downloading a newer one.
+ * The Go release every build uses. A machine with another Go (1.21 or later) fetches this one from
+ * the Go module proxy by itself (the golang.org/toolchain module, GOTOOLCHAIN), so every machine
+ * builds the same binaries and none needs a Go newer than its distribution's.
+ */
+export const GO_TOOLCHAIN = '1.26.8';
+
+/** Go 1.21 is the first release that switches to the toolchain GOTOOLCHAIN names. */
+const GO_SWITCHING = '1.21';
+
+/**
+ * A Go on PATH that can run the pinned toolchain, and a pin that covers what the module needs
+ * (`minimum`, its go.mod's go line): MinIO's 1.24, Prometheus's and BuildKit's newer.
  */
 export function requireGo(minimum = '1.24'): void {
-  // Debian's golang-go is too old, hence the upstream download.
-  const install = `install Go ${minimum}+ from https://go.dev/dl/`;
+  if (compareVersions(GO_TOOLCHAIN, minimum) < 0) {
+    throw new Error(`the pinned Go toolchain ${GO_TOOLCHAIN} is older than the ${minimum} a module asks for: raise GO_TOOLCHAIN`);
+  }
+  const install = `install Go ${GO_SWITCHING}+ (apt-get install golang-go, or https://go.dev/dl/)`;
   const banner = versionBanner('go', ['version']);
-  if (!banner) throw new Error(`go ${minimum}+ not found on PATH: ${install}`);
+  if (!banner) throw new Error(`go ${GO_SWITCHING}+ not found on PATH: ${install}`);
   const found = /go(\d+(?:\.\d+)*)/.exec(banner)?.[1];
-  if (!found || compareVersions(found, minimum) < 0) {
-    throw new Error(`go ${minimum}+ required but PATH has ${banner.trim()}: ${install}`);
+  if (!found || compareVersions(found, GO_SWITCHING) < 0) {
+    throw new Error(`go ${GO_SWITCHING}+ required but PATH has ${banner.trim()}: ${install}`);
   }
 }
 
