@@ -9,7 +9,7 @@ import {
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
-import { S3Env } from '@weblog/kafka-common';
+import { S3Env, s3Region } from '@weblog/kafka-common';
 
 const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
@@ -33,7 +33,7 @@ export interface ListedObject {
 /** The S3 client a service's environment describes; credentials come from the SDK's default chain. */
 export function createS3Client(env: S3Env): S3Client {
   return new S3Client({
-    region: env.S3_REGION,
+    region: s3Region(env),
     forcePathStyle: env.S3_FORCE_PATH_STYLE,
     ...(env.S3_ENDPOINT ? { endpoint: env.S3_ENDPOINT } : {}),
     maxAttempts: 3,

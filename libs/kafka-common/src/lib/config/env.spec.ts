@@ -1,4 +1,4 @@
-import { ConfigError, httpEnvShape, kafkaEnvShape, parseEnv, s3EnvShape, serviceEnv } from './env';
+import { ConfigError, httpEnvShape, kafkaEnvShape, parseEnv, s3EnvShape, s3Region, serviceEnv } from './env';
 
 const schema = serviceEnv({ ...kafkaEnvShape, ...httpEnvShape(3002), ...s3EnvShape });
 const valid = { KAFKA_BROKERS: '127.0.0.1:9092' };
@@ -67,6 +67,12 @@ describe('parseEnv', () => {
     expect(parseEnv(schema, valid).HTTP_HOST).toBeUndefined();
     for (const host of ['127.0.0.1', '0.0.0.0', '::', '::1', 'localhost', 'pod-0.weblog.svc'])
       expect(parseEnv(schema, { ...valid, HTTP_HOST: host }).HTTP_HOST).toBe(host);
+  });
+
+  it('signs S3 requests for S3_REGION, else the AWS_REGION that EKS injects, else us-east-1', () => {
+    expect(s3Region(parseEnv(schema, { ...valid, S3_REGION: 'eu-west-1', AWS_REGION: 'ap-south-1' }))).toBe('eu-west-1');
+    expect(s3Region(parseEnv(schema, { ...valid, AWS_REGION: 'ap-south-1' }))).toBe('ap-south-1');
+    expect(s3Region(parseEnv(schema, valid))).toBe('us-east-1');
   });
 
   it('never echoes a secret value in full when it is long', () => {

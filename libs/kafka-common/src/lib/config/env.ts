@@ -126,7 +126,9 @@ export const s3EnvShape = {
     .string()
     .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { message: 'must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)' })
     .default('weblog-archive'),
-  S3_REGION: z.string().min(1).default('us-east-1'),
+  /** Unset: AWS_REGION (what EKS Pod Identity and IRSA inject), then us-east-1. */
+  S3_REGION: z.string().min(1).optional(),
+  AWS_REGION: z.string().min(1).optional(),
   S3_ENDPOINT: z.url({ error: 'must be a URL such as http://127.0.0.1:9000' }).optional(),
   S3_FORCE_PATH_STYLE: booleanFlag(false),
 } as const;
@@ -160,6 +162,11 @@ export function loadEnvOrExit<S extends z.ZodObject>(schema: S, env: Env): z.inf
 
 export type KafkaEnv = z.infer<z.ZodObject<typeof kafkaEnvShape>>;
 export type S3Env = z.infer<z.ZodObject<typeof s3EnvShape>>;
+
+/** The region S3 requests are signed for: S3_REGION, else the AWS SDK's own AWS_REGION, else us-east-1. */
+export function s3Region(env: Pick<S3Env, 'S3_REGION' | 'AWS_REGION'>): string {
+  return env.S3_REGION ?? env.AWS_REGION ?? 'us-east-1';
+}
 
 /**
  * Builds a service's schema from shapes; cross-field rules of the shared Kafka settings are
