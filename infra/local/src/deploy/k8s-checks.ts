@@ -13,7 +13,13 @@ export const PIPELINE_SERVICES = ['weblog-generator', 'transformer', 's3-archive
 /** The services that talk to S3, and the account an IAM role is bound to for them. */
 export const S3_USERS = ['s3-archiver', 'verifier'];
 export const S3_SERVICE_ACCOUNT = 'weblog-s3';
-export const S3_SECRET = 'weblog-s3-credentials';
+/** With static keys, each S3 user has a Secret of its own (components/s3-static-credentials). */
+export const S3_SECRETS: Readonly<Record<string, string>> = {
+  's3-archiver': 'weblog-s3-archiver-credentials',
+  verifier: 'weblog-s3-verifier-credentials',
+};
+/** The local S3 gateway's admin identity: only the gateway and its setup jobs read it. */
+export const S3_ADMIN_SECRET = 'weblog-s3-admin-credentials';
 
 export const find = (objects: K8sObject[], kind: string, name?: string): K8sObject[] =>
   objects.filter((o) => o['kind'] === kind && (name === undefined || o['metadata']?.name === name));
@@ -130,7 +136,8 @@ export function s3AccessProblems(objects: K8sObject[], mode: 'static-keys' | 'wo
     const account = deployment['spec']?.template?.spec?.serviceAccountName;
     if ((account === S3_SERVICE_ACCOUNT) !== usesS3) problems.push(`${name} runs as ${account ?? 'the default account'}`);
     const secretRefs = env.filter((v) => v['valueFrom']?.secretKeyRef).map((v) => `${v['name']}<-${v['valueFrom'].secretKeyRef.name}`);
-    const expected = mode === 'static-keys' && usesS3 ? [`AWS_ACCESS_KEY_ID<-${S3_SECRET}`, `AWS_SECRET_ACCESS_KEY<-${S3_SECRET}`] : [];
+    const own = S3_SECRETS[name];
+    const expected = mode === 'static-keys' && usesS3 ? [`AWS_ACCESS_KEY_ID<-${own}`, `AWS_SECRET_ACCESS_KEY<-${own}`] : [];
     if (secretRefs.sort().join() !== expected.join()) problems.push(`${name} takes [${secretRefs.join(', ')}] from Secrets`);
     if (!usesS3) continue;
     const region = env.find((v) => v['name'] === 'AWS_REGION')?.['valueFrom']?.configMapKeyRef;
@@ -146,6 +153,170 @@ export function s3AccessProblems(objects: K8sObject[], mode: 'static-keys' | 'wo
     if (find(objects, 'Secret').length > 0) problems.push('a Secret is rendered');
   } else if (role !== undefined) {
     problems.push(`${S3_SERVICE_ACCOUNT} carries an IAM role beside static keys`);
+  }
+  return problems;
+}
+
+/** Who reads each Secret (through env or a volume), as sorted pod template owners. */
+export function secretReaders(objects: K8sObject[]): Record<string, string[]> {
+  const readers: Record<string, Set<string>> = {};
+  const add = (secret: string | undefined, owner: string): void => {
+    if (secret) (readers[secret] ??= new Set()).add(owner);
+  };
+  for (const { owner, spec } of podTemplates(objects)) {
+    const containers = [...(spec['initContainers'] ?? []), ...(spec['containers'] ?? [])] as K8sObject[];
+    for (const container of containers) {
+      for (const variable of (container['env'] ?? []) as K8sObject[]) add(variable['valueFrom']?.secretKeyRef?.name, owner);
+      for (const source of (container['envFrom'] ?? []) as K8sObject[]) add(source['secretRef']?.name, owner);
+    }
+    for (const volume of (spec['volumes'] ?? []) as K8sObject[]) {
+      add(volume['secret']?.secretName, owner);
+      for (const projected of (volume['projected']?.sources ?? []) as K8sObject[]) add(projected['secret']?.name, owner);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(readers)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([secret, owners]) => [secret, [...owners].sort()]),
+  );
+}
+
+// ---------------------------------------------------------------- The local S3 gateway
+
+/** The gateway, its setup jobs and their Service, by name (the local overlay's s3.yaml). */
+export const S3_GATEWAY = { deployment: 's3', usersJob: 's3-users', bucketJob: 's3-bucket' } as const;
+
+/** What docker-compose.yaml runs for S3, which the local overlay must run the same way. */
+export interface ComposeS3 {
+  /** The `s3` service's image and `environment`. */
+  readonly image: string;
+  readonly environment: Readonly<Record<string, string>>;
+  /** The `s3-bucket` job's image. */
+  readonly bucketImage: string;
+}
+
+const containerOf = (objects: K8sObject[], kind: string, name: string): K8sObject | undefined =>
+  find(objects, kind, name)[0]?.['spec']?.template?.spec?.containers?.[0];
+const envValue = (container: K8sObject | undefined, name: string): K8sObject | undefined =>
+  ((container?.['env'] ?? []) as K8sObject[]).find((v) => v['name'] === name);
+
+/** `http://<service>:<port>` of the Service that sends its port to the gateway's container port `number`. */
+function gatewayUrl(objects: K8sObject[], number: number): string | undefined {
+  const [deployment] = find(objects, 'Deployment', S3_GATEWAY.deployment);
+  const labels = (deployment?.['spec']?.template?.metadata?.labels ?? {}) as Labels;
+  const named = ((containerOf(objects, 'Deployment', S3_GATEWAY.deployment)?.['ports'] ?? []) as K8sObject[]).find(
+    (p) => p['containerPort'] === number,
+  )?.['name'];
+  for (const service of find(objects, 'Service')) {
+    if (!selects({ matchLabels: service['spec']?.selector ?? { none: 'selector' } }, labels)) continue;
+    const port = ((service['spec']?.ports ?? []) as K8sObject[]).find((p) => p['targetPort'] === number || p['targetPort'] === named);
+    if (port) return `http://${service['metadata']?.name}:${port['port']}`;
+  }
+  return undefined;
+}
+
+const listenPort = (address: string | undefined): number => Number(/:(\d+)$/.exec(address ?? '')?.[1]);
+
+/**
+ * The local gateway is Compose's `s3` service: the same image, the same environment, its root
+ * identity from the admin Secret. The users job runs that image's admin tool against the admin
+ * port, the bucket job Compose's AWS CLI image against the S3 port, and the services' S3_ENDPOINT
+ * is the gateway's Service.
+ */
+export function s3GatewayProblems(objects: K8sObject[], compose: ComposeS3): string[] {
+  const problems: string[] = [];
+  const gateway = containerOf(objects, 'Deployment', S3_GATEWAY.deployment);
+  if (!gateway) return [`no Deployment ${S3_GATEWAY.deployment}`];
+  if (gateway['image'] !== compose.image) problems.push(`the gateway runs ${gateway['image']}, Compose ${compose.image}`);
+  const literal = Object.fromEntries(
+    ((gateway['env'] ?? []) as K8sObject[]).filter((v) => 'value' in v).map((v) => [v['name'] as string, v['value'] as string]),
+  );
+  for (const key of new Set([...Object.keys(literal), ...Object.keys(compose.environment)]))
+    if (literal[key] !== compose.environment[key])
+      problems.push(`the gateway's ${key} is ${literal[key] ?? 'unset'}, Compose's ${compose.environment[key] ?? 'unset'}`);
+  for (const [variable, key] of [
+    ['ROOT_ACCESS_KEY_ID', 'AWS_ACCESS_KEY_ID'],
+    ['ROOT_SECRET_ACCESS_KEY', 'AWS_SECRET_ACCESS_KEY'],
+  ] as const) {
+    const ref = envValue(gateway, variable)?.['valueFrom']?.secretKeyRef;
+    if (ref?.name !== S3_ADMIN_SECRET || ref?.key !== key) problems.push(`the gateway's ${variable} is not ${key} of ${S3_ADMIN_SECRET}`);
+  }
+  const s3Url = gatewayUrl(objects, listenPort(compose.environment['VGW_PORT']));
+  const adminUrl = gatewayUrl(objects, listenPort(compose.environment['VGW_ADMIN_PORT']));
+  if (!s3Url) problems.push('no Service reaches the gateway’s S3 port');
+  if (!adminUrl) problems.push('no Service reaches the gateway’s admin port');
+  const users = containerOf(objects, 'Job', S3_GATEWAY.usersJob);
+  if (users?.['image'] !== compose.image) problems.push(`the users job runs ${users?.['image']}, not ${compose.image}`);
+  if (envValue(users, 'ADMIN_ENDPOINT_URL')?.['value'] !== adminUrl)
+    problems.push('the users job does not call the gateway’s admin Service');
+  const bucket = containerOf(objects, 'Job', S3_GATEWAY.bucketJob);
+  if (bucket?.['image'] !== compose.bucketImage) problems.push(`the bucket job runs ${bucket?.['image']}, Compose ${compose.bucketImage}`);
+  if (envValue(bucket, 'AWS_ENDPOINT_URL')?.['value'] !== s3Url) problems.push('the bucket job does not call the gateway’s S3 Service');
+  const endpoints = find(objects, 'ConfigMap')
+    .map((c) => c['data']?.S3_ENDPOINT as string | undefined)
+    .filter((e) => e !== undefined);
+  if (endpoints.length !== 1 || endpoints[0] !== s3Url) problems.push(`S3_ENDPOINT is [${endpoints.join(', ')}], not ${s3Url}`);
+  return problems;
+}
+
+/**
+ * The bucket job applies the policy file, byte for byte, from a rendered ConfigMap it mounts
+ * where its `file://` argument points.
+ */
+export function bucketPolicyProblems(objects: K8sObject[], fileName: string, content: string): string[] {
+  const [job] = find(objects, 'Job', S3_GATEWAY.bucketJob);
+  const pod = (job?.['spec']?.template?.spec ?? {}) as K8sObject;
+  const container = (pod['containers']?.[0] ?? {}) as K8sObject;
+  const script = [...((container['command'] ?? []) as string[]), ...((container['args'] ?? []) as string[])].join(' ');
+  const applied = /put-bucket-policy\b.*--policy file:\/\/(\S+)/.exec(script)?.[1];
+  if (!applied) return ['the bucket job applies no policy file'];
+  const mount = ((container['volumeMounts'] ?? []) as K8sObject[]).find((m) => applied === `${m['mountPath']}/${fileName}`);
+  const volume = ((pod['volumes'] ?? []) as K8sObject[]).find((v) => v['name'] === mount?.['name']);
+  const data = find(objects, 'ConfigMap', volume?.['configMap']?.name)[0]?.['data']?.[fileName];
+  return data === content ? [] : [`${applied} is not ${fileName} from a rendered ConfigMap of the same content`];
+}
+
+/**
+ * The README's `kubectl create secret generic` commands create every Secret the rendering reads,
+ * and give each S3 user's Secret a fixed access key id the bucket policy names, as one of its
+ * principals: with any other id, the user exists but the policy grants it nothing.
+ */
+export function readmeSecretProblems(
+  text: string,
+  secrets: readonly string[],
+  s3Users: Readonly<Record<string, string>>,
+  principals: readonly string[],
+): string[] {
+  const created = new Map<string, string | undefined>();
+  for (const command of text.replace(/\\\n\s*/g, ' ').split('\n')) {
+    const name = /create secret generic (\S+)/.exec(command)?.[1];
+    if (name) created.set(name, /--from-literal=AWS_ACCESS_KEY_ID=([\w.-]+)(?:\s|$)/.exec(command)?.[1]);
+  }
+  const problems = secrets.filter((secret) => !created.has(secret)).map((secret) => `the README creates no Secret ${secret}`);
+  const ids = Object.values(s3Users).map((secret) => {
+    const id = created.get(secret);
+    if (created.has(secret) && !principals.includes(id ?? ''))
+      problems.push(`${secret} gets access key id ${id ?? 'of its own choosing'}, which the bucket policy does not name`);
+    return id;
+  });
+  if (new Set(ids).size !== ids.length) problems.push('two S3 users share an access key id');
+  return problems;
+}
+
+/**
+ * Images that declare no USER start as root, which runAsNonRoot refuses at start: their pods
+ * must name a non-root uid.
+ */
+export function rootImageProblems(objects: K8sObject[], rootImages: readonly string[]): string[] {
+  const problems: string[] = [];
+  for (const { owner, spec } of podTemplates(objects)) {
+    for (const container of [...(spec['initContainers'] ?? []), ...(spec['containers'] ?? [])] as K8sObject[]) {
+      const repository = String(container['image']).replace(/:[^/:]*$/, '');
+      if (!rootImages.includes(repository)) continue;
+      const uid = container['securityContext']?.runAsUser ?? spec['securityContext']?.runAsUser;
+      if (!(typeof uid === 'number' && uid > 0))
+        problems.push(`${owner} container ${container['name']} runs ${repository} as ${uid ?? 'its image’s root'}`);
+    }
   }
   return problems;
 }

@@ -5,10 +5,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { stringify } from 'yaml';
+import { VERSITYGW_IMAGE } from '../compose-s3-server';
 import { DeployTools, prepareDeployTools } from '../deploy-tools';
 import { kafkaVersion } from '../settings';
+import { Compose } from './compose-checks';
 import { readYaml, repoFile, run, yamlDocuments } from './deploy-checks';
 import {
+  bucketPolicyProblems,
+  ComposeS3,
   dashboardConfigMapProblems,
   dashboardDatasourceProblems,
   defaultDenyProblems,
@@ -20,8 +24,14 @@ import {
   provisionedDatasourceProblems,
   Reachability,
   reachabilityProblems,
+  readmeSecretProblems,
+  rootImageProblems,
   s3AccessProblems,
-  S3_SECRET,
+  s3GatewayProblems,
+  S3_ADMIN_SECRET,
+  S3_GATEWAY,
+  S3_SECRETS,
+  secretReaders,
   selects,
   spreadProblems,
   strimziListenerPolicy,
@@ -37,6 +47,9 @@ const TEST_DATA = ['weblog-generator', 'verifier'];
 /** The apps' default consumer groups (TRANSFORMER_GROUP_ID, ARCHIVER_GROUP_ID), which KEDA watches. */
 const CONSUMER_GROUPS: Record<string, string> = { transformer: 'weblog-transformer', 's3-archiver': 'weblog-s3-archiver' };
 const DASHBOARD = 'observability/grafana/dashboards/weblog-pipeline.json';
+const BUCKET_POLICY = 's3/archive-bucket-policy.json';
+/** Images whose Dockerfiles declare no USER (versitygw's in its module source, the AWS CLI's). */
+const ROOT_IMAGES = ['versity/versitygw', 'amazon/aws-cli'];
 const RELEASE = 'kube-prometheus-stack';
 const NAMESPACE = { 'kubernetes.io/metadata.name': 'weblog' };
 
@@ -194,7 +207,8 @@ describe('k8s/', () => {
         expect(find(objects, 'ConfigMap', configMap)).toHaveLength(1);
         // No secret value inline: anything secret-like comes from a Secret reference.
         for (const variable of container.env as K8sObject[]) {
-          if (/SECRET|PASSWORD|ACCESS_KEY|TOKEN/.test(variable['name'])) expect(variable['valueFrom']?.secretKeyRef?.name).toBe(S3_SECRET);
+          if (/SECRET|PASSWORD|ACCESS_KEY|TOKEN/.test(variable['name']))
+            expect(variable['valueFrom']?.secretKeyRef?.name).toBe(S3_SECRETS[name] ?? `no Secret for ${name}`);
         }
         const labels = deployment?.['spec'].template.metadata.labels;
         const [service] = find(objects, 'Service').filter((s) => selects({ matchLabels: s['spec'].selector }, labels));
@@ -348,41 +362,170 @@ describe('k8s/', () => {
       objects = yamlDocuments(rendered.get(LOCAL) ?? '');
     });
 
-    it('gives static S3 keys to the S3 users only, and MinIO only to them and its bucket job', () => {
+    it('gives each S3 user static keys of its own, and the admin’s only to the gateway and its setup jobs', () => {
       expect(s3AccessProblems(objects, 'static-keys')).toEqual([]);
       const leaky = mutate(objects, 'Deployment', 'transformer', (d) => {
         d['spec'].template.spec.containers[0].env.push({
           name: 'AWS_SECRET_ACCESS_KEY',
-          valueFrom: { secretKeyRef: { name: S3_SECRET, key: 'AWS_SECRET_ACCESS_KEY' } },
+          valueFrom: { secretKeyRef: { name: S3_SECRETS['s3-archiver'], key: 'AWS_SECRET_ACCESS_KEY' } },
         });
       });
-      expect(s3AccessProblems(leaky, 'static-keys')).toEqual([`transformer takes [AWS_SECRET_ACCESS_KEY<-${S3_SECRET}] from Secrets`]);
+      expect(s3AccessProblems(leaky, 'static-keys')).toEqual([
+        `transformer takes [AWS_SECRET_ACCESS_KEY<-${S3_SECRETS['s3-archiver']}] from Secrets`,
+      ]);
       const regionless = mutate(objects, 'Deployment', 'verifier', (d) => {
         d['spec'].template.spec.containers[0].env = d['spec'].template.spec.containers[0].env.filter(
           (v: K8sObject) => v['name'] !== 'AWS_REGION',
         );
       });
       expect(s3AccessProblems(regionless, 'static-keys')).toEqual(['verifier: AWS_REGION is not the shared S3_REGION']);
+      const swapped = mutate(objects, 'Deployment', 'verifier', (d) => {
+        for (const variable of d['spec'].template.spec.containers[0].env as K8sObject[])
+          if (variable['valueFrom']?.secretKeyRef) variable['valueFrom'].secretKeyRef.name = S3_SECRETS['s3-archiver'];
+      });
+      expect(s3AccessProblems(swapped, 'static-keys')).toEqual([
+        `verifier takes [AWS_ACCESS_KEY_ID<-${S3_SECRETS['s3-archiver']}, AWS_SECRET_ACCESS_KEY<-${S3_SECRETS['s3-archiver']}] from Secrets`,
+      ]);
 
-      const [bucketJob] = find(objects, 'Job', 'minio-bucket');
-      const minio = { pod: podLabels(objects, 'minio'), port: { name: 's3', number: 9000 } };
+      const { deployment, usersJob, bucketJob } = S3_GATEWAY;
+      const readers = {
+        [S3_ADMIN_SECRET]: [`Deployment/${deployment}`, `Job/${bucketJob}`, `Job/${usersJob}`],
+        [S3_SECRETS['s3-archiver'] ?? '']: ['Deployment/s3-archiver', `Job/${usersJob}`],
+        [S3_SECRETS['verifier'] ?? '']: ['Deployment/verifier', `Job/${usersJob}`],
+      };
+      expect(secretReaders(objects)).toEqual(readers);
+      const admin = mutate(objects, 'Deployment', 's3-archiver', (d) => {
+        for (const variable of d['spec'].template.spec.containers[0].env as K8sObject[])
+          if (variable['valueFrom']?.secretKeyRef) variable['valueFrom'].secretKeyRef.name = S3_ADMIN_SECRET;
+      });
+      expect(secretReaders(admin)[S3_ADMIN_SECRET]).toEqual(['Deployment/s3', 'Deployment/s3-archiver', 'Job/s3-bucket', 'Job/s3-users']);
+    });
+
+    it('runs Compose’s S3 gateway release and environment, its setup jobs against its Services, and S3_ENDPOINT at it', () => {
+      const compose = readYaml<Compose>('docker-compose.yaml');
+      const environment = Object.fromEntries(
+        Object.entries(compose.services['s3']?.environment ?? {}).map(([key, value]) => [key, value ?? '']),
+      );
+      const expected: ComposeS3 = {
+        image: compose.services['s3']?.image ?? 'no compose s3 image',
+        environment,
+        bucketImage: compose.services['s3-bucket']?.image ?? 'no compose s3-bucket image',
+      };
+      // One pin: the image Compose and the overlay run is the release the launcher builds and tests.
+      expect(expected.image).toBe(VERSITYGW_IMAGE);
+      expect(compose.services['s3-users']?.image).toBe(VERSITYGW_IMAGE);
+      expect(s3GatewayProblems(objects, expected)).toEqual([]);
+
+      expect(s3GatewayProblems(objects, { ...expected, image: 'versity/versitygw:v1.7.0' })).toEqual([
+        `the gateway runs ${VERSITYGW_IMAGE}, Compose versity/versitygw:v1.7.0`,
+        `the users job runs ${VERSITYGW_IMAGE}, not versity/versitygw:v1.7.0`,
+      ]);
+      const drifted = mutate(objects, 'Deployment', S3_GATEWAY.deployment, (d) => {
+        const env = d['spec'].template.spec.containers[0].env as K8sObject[];
+        d['spec'].template.spec.containers[0].env = env.filter((v) => v['name'] !== 'VGW_HEALTH');
+        for (const variable of env)
+          if (variable['name'] === 'ROOT_SECRET_ACCESS_KEY') variable['valueFrom'].secretKeyRef.name = S3_SECRETS['verifier'];
+      });
+      expect(s3GatewayProblems(drifted, expected)).toEqual([
+        `the gateway's VGW_HEALTH is unset, Compose's ${environment['VGW_HEALTH']}`,
+        `the gateway's ROOT_SECRET_ACCESS_KEY is not AWS_SECRET_ACCESS_KEY of ${S3_ADMIN_SECRET}`,
+      ]);
+      const [settings] = find(objects, 'ConfigMap').filter((c) => c['data']?.S3_ENDPOINT);
+      const elsewhere = mutate(objects, 'ConfigMap', settings?.['metadata'].name, (c) => {
+        c['data'].S3_ENDPOINT = 'http://minio:9000';
+      });
+      expect(s3GatewayProblems(elsewhere, expected)).toEqual(['S3_ENDPOINT is [http://minio:9000], not http://s3:7070']);
+      const unexposed = mutate(objects, 'Service', S3_GATEWAY.deployment, (s) => {
+        s['spec'].ports = s['spec'].ports.filter((p: K8sObject) => p['name'] !== 'admin');
+      });
+      expect(s3GatewayProblems(unexposed, expected)).toEqual([
+        'no Service reaches the gateway’s admin port',
+        'the users job does not call the gateway’s admin Service',
+      ]);
+    });
+
+    it('applies the repository’s bucket policy file, byte for byte, from a ConfigMap generated from it', () => {
+      const policy = readFileSync(repoFile(BUCKET_POLICY), 'utf8');
+      const name = path.basename(BUCKET_POLICY);
+      expect(bucketPolicyProblems(objects, name, policy)).toEqual([]);
+      const [configMap] = find(objects, 'ConfigMap').filter((c) => c['data']?.[name] !== undefined);
+      const edited = mutate(objects, 'ConfigMap', configMap?.['metadata'].name, (c) => {
+        c['data'][name] = policy.replace('"s3:PutObject"', '"s3:*"');
+      });
+      expect(bucketPolicyProblems(edited, name, policy)).toEqual([
+        `/policy/${name} is not ${name} from a rendered ConfigMap of the same content`,
+      ]);
+      const unmounted = mutate(objects, 'Job', S3_GATEWAY.bucketJob, (j) => {
+        j['spec'].template.spec.containers[0].volumeMounts = [];
+      });
+      expect(bucketPolicyProblems(unmounted, name, policy)).toEqual([
+        `/policy/${name} is not ${name} from a rendered ConfigMap of the same content`,
+      ]);
+    });
+
+    it('has the README create every Secret the overlay reads, the S3 users’ access key ids being the bucket policy’s principals', () => {
+      const readme = readFileSync(repoFile('README.md'), 'utf8');
+      const section = readme.slice(readme.indexOf('## Run it on Kubernetes'), readme.indexOf('## Observe it'));
+      const policy = JSON.parse(readFileSync(repoFile(BUCKET_POLICY), 'utf8')) as { Statement: { Principal: { AWS: string[] } }[] };
+      const principals = [...new Set(policy.Statement.flatMap((statement) => statement.Principal.AWS))].sort();
+      expect(readmeSecretProblems(section, Object.keys(secretReaders(objects)), S3_SECRETS, principals)).toEqual([]);
+      const misnamed = section.replace('AWS_ACCESS_KEY_ID=weblog-verifier', 'AWS_ACCESS_KEY_ID=verifier');
+      expect(readmeSecretProblems(misnamed, Object.keys(secretReaders(objects)), S3_SECRETS, principals)).toEqual([
+        `${S3_SECRETS['verifier']} gets access key id verifier, which the bucket policy does not name`,
+      ]);
+      const forgotten = section.replace(`secret generic ${S3_ADMIN_SECRET}`, 'secret generic weblog-s3-credentials');
+      expect(readmeSecretProblems(forgotten, Object.keys(secretReaders(objects)), S3_SECRETS, principals)).toEqual([
+        `the README creates no Secret ${S3_ADMIN_SECRET}`,
+      ]);
+    });
+
+    it('runs the gateway and its jobs, whose images declare no USER, as a non-root uid', () => {
+      expect(rootImageProblems(objects, ROOT_IMAGES)).toEqual([]);
+      const rootful = mutate(objects, 'Deployment', S3_GATEWAY.deployment, (d) => {
+        delete d['spec'].template.spec.securityContext.runAsUser;
+      });
+      expect(rootImageProblems(rootful, ROOT_IMAGES)).toEqual(['Deployment/s3 container s3 runs versity/versitygw as its image’s root']);
+      // The restricted standard alone would not notice: runAsNonRoot is still set.
+      expect(podSecurityProblems(rootful)).toEqual([]);
+    });
+
+    it('lets only the S3 users and the bucket job reach the gateway’s S3 port, and only the users job its admin port', () => {
+      const gateway = podLabels(objects, S3_GATEWAY.deployment);
+      const s3 = { pod: gateway, port: { name: 's3', number: 7070 } };
+      const adminPort = { pod: gateway, port: { name: 'admin', number: 7071 } };
+      const jobLabels = (name: string) => find(objects, 'Job', name)[0]?.['spec'].template.metadata.labels ?? { missing: name };
       const from = (labels: Record<string, string>) => ({ namespace: NAMESPACE, pod: labels });
+      const stranger = from({ 'app.kubernetes.io/name': 'debug-shell' });
       const cases: Reachability[] = [
-        ...PIPELINE_SERVICES.map((name) => ({
-          name: `${name} -> MinIO`,
-          target: minio,
-          source: from(podLabels(objects, name)),
-          allowed: ['s3-archiver', 'verifier'].includes(name),
-        })),
-        { name: 'bucket job -> MinIO', target: minio, source: from(bucketJob?.['spec'].template.metadata.labels ?? {}), allowed: true },
+        ...PIPELINE_SERVICES.flatMap((name) => [
+          {
+            name: `${name} -> S3`,
+            target: s3,
+            source: from(podLabels(objects, name)),
+            allowed: ['s3-archiver', 'verifier'].includes(name),
+          },
+          { name: `${name} -> S3 admin`, target: adminPort, source: from(podLabels(objects, name)), allowed: false },
+        ]),
+        { name: 'bucket job -> S3', target: s3, source: from(jobLabels(S3_GATEWAY.bucketJob)), allowed: true },
+        { name: 'bucket job -> S3 admin', target: adminPort, source: from(jobLabels(S3_GATEWAY.bucketJob)), allowed: false },
+        { name: 'users job -> S3 admin', target: adminPort, source: from(jobLabels(S3_GATEWAY.usersJob)), allowed: true },
+        { name: 'stranger -> S3', target: s3, source: stranger, allowed: false },
+        { name: 'stranger -> S3 admin', target: adminPort, source: stranger, allowed: false },
       ];
       const policies = find(objects, 'NetworkPolicy');
       expect(reachabilityProblems(policies, NAMESPACE, cases)).toEqual([]);
       const widened = clone(policies);
       for (const policy of widened)
-        if (policy['metadata'].name === 'minio')
+        if (policy['metadata'].name === S3_GATEWAY.deployment)
           policy['spec'].ingress[0].from[0].podSelector.matchExpressions[0].values.push('transformer');
-      expect(reachabilityProblems(widened, NAMESPACE, cases)).toEqual(['transformer -> MinIO: admitted']);
+      expect(reachabilityProblems(widened, NAMESPACE, cases)).toEqual(['transformer -> S3: admitted']);
+      const portless = clone(policies);
+      for (const policy of portless) if (policy['metadata'].name === S3_GATEWAY.deployment) delete policy['spec'].ingress[0].ports;
+      expect(reachabilityProblems(portless, NAMESPACE, cases)).toEqual([
+        's3-archiver -> S3 admin: admitted',
+        'verifier -> S3 admin: admitted',
+        'bucket job -> S3 admin: admitted',
+      ]);
     });
 
     it('carries the same alert rules as observability/prometheus/alerts.yml, which Compose runs with the verifier', () => {
@@ -407,10 +550,12 @@ describe('k8s/', () => {
       const keyed = mutate(objects, 'Deployment', 's3-archiver', (d) => {
         d['spec'].template.spec.containers[0].env.push({
           name: 'AWS_ACCESS_KEY_ID',
-          valueFrom: { secretKeyRef: { name: S3_SECRET, key: 'AWS_ACCESS_KEY_ID' } },
+          valueFrom: { secretKeyRef: { name: S3_SECRETS['s3-archiver'], key: 'AWS_ACCESS_KEY_ID' } },
         });
       });
-      expect(s3AccessProblems(keyed, 'workload-identity')).toEqual([`s3-archiver takes [AWS_ACCESS_KEY_ID<-${S3_SECRET}] from Secrets`]);
+      expect(s3AccessProblems(keyed, 'workload-identity')).toEqual([
+        `s3-archiver takes [AWS_ACCESS_KEY_ID<-${S3_SECRETS['s3-archiver']}] from Secrets`,
+      ]);
       const borrowed = mutate(objects, 'Deployment', 'transformer', (d) => {
         d['spec'].template.spec.serviceAccountName = 'weblog-s3';
       });
