@@ -16,6 +16,8 @@ export type { KafkaArtifacts, MinioArtifacts, PreparedInfra, PrepareSelection } 
 export { cacheRoot, kafkaVersion } from './settings';
 export { prepareDeployTools } from './deploy-tools';
 export type { DeployTools } from './deploy-tools';
+export { DEBIAN_PACKAGES, debianToolVersions, prepareDebianTools } from './debian-tools';
+export type { DebianTools } from './debian-tools';
 
 export interface LocalInfraOptions {
   /** Buckets to create (existing ones are kept). */
