@@ -1,6 +1,6 @@
 import { KafkaMessage } from 'kafkajs';
-import { DeadLetterHeaders, WebLog } from '@weblog/kafka-common';
-import { aWebLog } from '@weblog/kafka-common/testing';
+import { DeadLetterHeaders, deriveEventId } from '@weblog/kafka-common';
+import { aWebLog, GeneratedWebLog } from '@weblog/kafka-common/testing';
 import { BAD_KIND_HEADER, LedgerTally } from './ledger';
 
 const INPUT = 'scenario-input';
@@ -14,11 +14,12 @@ function message(value: Buffer | null, headers: Record<string, string> = {}): Ka
   return { key: null, value, headers, offset: String(offset++), timestamp: '0', attributes: 0 };
 }
 const json = (value: unknown) => Buffer.from(JSON.stringify(value));
-const upper = (log: WebLog) => ({
+const upper = (log: GeneratedWebLog) => ({
   ...log,
   event_id: log.event_id.toUpperCase(),
   url: log.url.toUpperCase(),
   user_agent: log.user_agent.toUpperCase(),
+  timestamp_utc: '2026-11-23T10:15:30.123Z',
 });
 const deadLetter = (kind: number, reason: string, source = INPUT) =>
   message(json(null), { [BAD_KIND_HEADER]: String(kind), [DeadLetterHeaders.sourceTopic]: source, [DeadLetterHeaders.reason]: reason });
@@ -76,5 +77,16 @@ describe('LedgerTally', () => {
     expect(ledger.badMisfiled).toEqual([
       'truncated JSON: sent 2, dead-lettered with reason invalid-json 1, with other reasons: contract-violation',
     ]);
+  });
+
+  it('follows a record without an event id by the id the transformer derives for it', () => {
+    const t = new LedgerTally(INPUT, { kinds, sent: [0, 0] });
+    const { event_id: _id, ...sixFields } = aWebLog({ timestamp: '2026-11-23T19:15:30+09:00', referer: 'x' });
+    const input = message(json(sixFields));
+    t.input(input, 2);
+    const id = deriveEventId({ topic: INPUT, partition: 2, offset: input.offset }, json(sixFields)).toUpperCase();
+    const out = { ...sixFields, event_id: id, url: sixFields.url.toUpperCase(), user_agent: sixFields.user_agent.toUpperCase() };
+    t.output(message(json({ ...out, timestamp: '2026-11-23T19:15:30+09:00', referer: 'X', timestamp_utc: '2026-11-23T10:15:30.000Z' })));
+    expect(t.ledger()).toMatchObject({ generated: 1, missing: 0, altered: 0, unexpectedOutput: 0 });
   });
 });

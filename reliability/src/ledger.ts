@@ -2,8 +2,10 @@ import { Kafka, KafkaMessage } from 'kafkajs';
 import {
   DeadLetterHeaders,
   decode,
+  deriveEventId,
   headerText,
   readTopicToEnd,
+  timestampToUtc,
   TransformedWebLogContract,
   WebLog,
   WebLogContract,
@@ -38,9 +40,16 @@ export interface Ledger {
   readonly badMisfiled: readonly string[];
 }
 
-/** A web log with every string value upper-cased: what the transformer must publish. */
-function upperCased(log: WebLog): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(log).map(([field, value]) => [field, typeof value === 'string' ? value.toUpperCase() : value]));
+/**
+ * A web log with every string value upper-cased, its event id and its instant in UTC (the fleet's
+ * transformers read zone-less times as UTC): what the transformer must publish.
+ */
+function upperCased(log: WebLog, eventId: string): Record<string, unknown> {
+  return {
+    ...Object.fromEntries(Object.entries(log).map(([field, value]) => [field, typeof value === 'string' ? value.toUpperCase() : value])),
+    event_id: eventId,
+    timestamp_utc: timestampToUtc(log.timestamp),
+  };
 }
 
 function sameFields(expected: Record<string, unknown>, actual: Record<string, unknown>): boolean {
@@ -69,16 +78,19 @@ export class LedgerTally {
   }
 
   /** Input records must all be read before the first output record. */
-  input(message: KafkaMessage): void {
+  input(message: KafkaMessage, partition = 0): void {
     if (headerText(message.headers, BAD_KIND_HEADER) !== undefined) return;
     const decoded = decode(WebLogContract, message.value);
-    if (!decoded.ok) return;
-    const id = decoded.value.event_id.toUpperCase();
+    if (!decoded.ok || !message.value) return;
+    // A record without an id gets the one the transformer derives from where it lies.
+    const id = (
+      decoded.value.event_id ?? deriveEventId({ topic: this.inputTopic, partition, offset: message.offset }, message.value)
+    ).toUpperCase();
     const entry = this.inputs.get(id);
     if (entry) {
       entry.count++;
       this.resent++;
-    } else this.inputs.set(id, { count: 1, expected: upperCased(decoded.value) });
+    } else this.inputs.set(id, { count: 1, expected: upperCased(decoded.value, id) });
   }
 
   output(message: KafkaMessage): void {
@@ -140,7 +152,7 @@ export async function keepLedger(
   bad: { readonly kinds: readonly BadKind[]; readonly sent: readonly number[] },
 ): Promise<Ledger> {
   const tally = new LedgerTally(topics.input, bad);
-  await readTopicToEnd(kafka, topics.input, (_partition, message) => tally.input(message));
+  await readTopicToEnd(kafka, topics.input, (partition, message) => tally.input(message, partition));
   await readTopicToEnd(kafka, topics.output, (_partition, message) => tally.output(message));
   await readTopicToEnd(kafka, topics.deadLetter, (_partition, message) => tally.deadLetter(message));
   return tally.ledger();

@@ -1,5 +1,13 @@
 import { z } from 'zod';
-import { DEFAULT_MAX_VALUE_BYTES, httpEnvShape, kafkaEnvShape, loadEnvOrExit, positiveInt, serviceEnv } from '@weblog/kafka-common';
+import {
+  DEFAULT_MAX_VALUE_BYTES,
+  httpEnvShape,
+  isTimeZone,
+  kafkaEnvShape,
+  loadEnvOrExit,
+  positiveInt,
+  serviceEnv,
+} from '@weblog/kafka-common';
 
 export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
 export type DeliveryMode = (typeof DELIVERY_MODES)[number];
@@ -16,6 +24,11 @@ export const transformerEnvSchema = serviceEnv({
   TRANSFORMER_CONCURRENCY: positiveInt(3, 64),
   /** Larger input values go to the dead-letter topic unparsed. */
   TRANSFORMER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
+  /** The zone of a timestamp that names none (Python's `isoformat()` of a naive datetime). */
+  TRANSFORMER_TIMEZONE: z
+    .string()
+    .default('UTC')
+    .refine(isTimeZone, { error: 'must be an IANA time zone name such as UTC or Europe/Berlin' }),
 });
 
 export type TransformerEnv = z.infer<typeof transformerEnvSchema>;

@@ -11,8 +11,11 @@ import { WebLog } from './lib/contracts/web-log.contract';
 import { brokerList } from './lib/config/env';
 import { readTopicToEnd } from './lib/kafka/topic-reader';
 
+/** A web log as our generator writes it: with an event id. */
+export type GeneratedWebLog = WebLog & { event_id: string };
+
 /** A valid web log; override any field. */
-export function aWebLog(overrides: Partial<WebLog> = {}): WebLog {
+export function aWebLog(overrides: Partial<WebLog> = {}): GeneratedWebLog {
   return {
     event_id: randomUUID(),
     ip: '203.0.113.7',
@@ -25,7 +28,7 @@ export function aWebLog(overrides: Partial<WebLog> = {}): WebLog {
   };
 }
 
-/** The upper-cased form of `aWebLog`. */
+/** The upper-cased form of `aWebLog`, with its UTC time. */
 export function aTransformedWebLog(overrides: Partial<TransformedWebLog> = {}): TransformedWebLog {
   const log = aWebLog();
   return {
@@ -33,6 +36,7 @@ export function aTransformedWebLog(overrides: Partial<TransformedWebLog> = {}): 
     event_id: log.event_id.toUpperCase(),
     url: log.url.toUpperCase(),
     user_agent: log.user_agent.toUpperCase(),
+    timestamp_utc: '2026-11-23T10:15:30.123Z',
     ...overrides,
   };
 }
@@ -44,11 +48,12 @@ export interface BadRecord {
 }
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value), 'utf8');
-const without = (field: keyof WebLog): Buffer => {
-  const log: Partial<WebLog> = aWebLog();
+const without = (field: string): Buffer => {
+  const log: Record<string, unknown> = aWebLog();
   delete log[field];
   return json(log);
 };
+const extras = (count: number): Record<string, number> => Object.fromEntries(Array.from({ length: count }, (_, i) => [`f${i}`, i]));
 
 /** Records a WebLog consumer must reject, each with the reason it must give. */
 export function badWebLogRecords(): BadRecord[] {
@@ -71,17 +76,8 @@ export function badWebLogRecords(): BadRecord[] {
       reason: DecodeFailure.contractViolation,
     },
     { name: 'missing ip', value: without('ip'), reason: DecodeFailure.contractViolation },
-    { name: 'missing event_id', value: without('event_id'), reason: DecodeFailure.contractViolation },
     { name: 'null url', value: json({ ...good, url: null }), reason: DecodeFailure.contractViolation },
-    { name: 'empty user_agent', value: json({ ...good, user_agent: '' }), reason: DecodeFailure.contractViolation },
-    { name: 'extra field', value: json({ ...good, admin: true }), reason: DecodeFailure.contractViolation },
     { name: 'bad ip', value: json({ ...good, ip: '999.1.1.1' }), reason: DecodeFailure.contractViolation },
-    {
-      name: 'timestamp with offset',
-      value: json({ ...good, timestamp: '2026-11-23T10:15:30+09:00' }),
-      reason: DecodeFailure.contractViolation,
-    },
-    { name: 'unknown method', value: json({ ...good, method: 'BREW' }), reason: DecodeFailure.contractViolation },
     { name: 'control characters in url', value: json({ ...good, url: '/a\r\nSet-Cookie: x=1' }), reason: DecodeFailure.contractViolation },
     { name: 'oversize user_agent', value: json({ ...good, user_agent: 'A'.repeat(5000) }), reason: DecodeFailure.contractViolation },
     { name: 'duplicate key', value: Buffer.from(goodText.replace('{', '{"status_code":500,')), reason: DecodeFailure.duplicateKey },
@@ -117,24 +113,139 @@ export function badWebLogRecords(): BadRecord[] {
     { name: 'negative status_code', value: json({ ...good, status_code: -200 }), reason: DecodeFailure.contractViolation },
     { name: 'status_code as boolean', value: json({ ...good, status_code: true }), reason: DecodeFailure.contractViolation },
     { name: 'impossible date', value: json({ ...good, timestamp: '2026-02-30T10:00:00Z' }), reason: DecodeFailure.contractViolation },
-    { name: 'event_id not a UUID', value: json({ ...good, event_id: 'not-a-uuid' }), reason: DecodeFailure.contractViolation },
-    { name: 'lower-case method', value: json({ ...good, method: 'get' }), reason: DecodeFailure.contractViolation },
-    {
-      name: 'absolute URL instead of a path',
-      value: json({ ...good, url: 'http://evil.example/' }),
-      reason: DecodeFailure.contractViolation,
-    },
-    { name: 'url over 2,048 characters', value: json({ ...good, url: `/${'a'.repeat(2048)}` }), reason: DecodeFailure.contractViolation },
     {
       name: 'prototype pollution key',
       value: Buffer.from(goodText.replace('{', '{"__proto__":{"admin":true},')),
       reason: DecodeFailure.contractViolation,
     },
+    { name: '1,000 extra fields', value: json({ ...good, ...extras(1000) }), reason: DecodeFailure.contractViolation },
+    { name: '33 extra fields (32 are kept)', value: json({ ...good, ...extras(33) }), reason: DecodeFailure.contractViolation },
+    { name: 'url with neither / nor scheme nor *', value: json({ ...good, url: 'index.html' }), reason: DecodeFailure.contractViolation },
+    { name: 'url of a bare **', value: json({ ...good, url: '**' }), reason: DecodeFailure.contractViolation },
+    { name: 'url over 8,192 characters', value: json({ ...good, url: `/${'a'.repeat(8192)}` }), reason: DecodeFailure.contractViolation },
+    { name: 'method with a space', value: json({ ...good, method: 'GET /' }), reason: DecodeFailure.contractViolation },
+    { name: 'empty method', value: json({ ...good, method: '' }), reason: DecodeFailure.contractViolation },
+    { name: 'method over 32 characters', value: json({ ...good, method: 'X'.repeat(33) }), reason: DecodeFailure.contractViolation },
+    { name: 'method with a separator', value: json({ ...good, method: 'GET(1)' }), reason: DecodeFailure.contractViolation },
     {
-      name: '1,000 extra fields',
-      value: json({ ...good, ...Object.fromEntries(Array.from({ length: 1000 }, (_, i) => [`f${i}`, i])) }),
+      name: 'impossible access-log date',
+      value: json({ ...good, timestamp: '31/Feb/2026:13:55:36 +0900' }),
       reason: DecodeFailure.contractViolation,
     },
+    {
+      name: '7 fractional digits',
+      value: json({ ...good, timestamp: '2026-11-23T10:15:30.1234567Z' }),
+      reason: DecodeFailure.contractViolation,
+    },
+    { name: 'hour 24', value: json({ ...good, timestamp: '2026-11-23T24:00:00Z' }), reason: DecodeFailure.contractViolation },
+    { name: 'timestamp as epoch number', value: json({ ...good, timestamp: 1795428930 }), reason: DecodeFailure.contractViolation },
+    { name: 'empty event_id', value: json({ ...good, event_id: '' }), reason: DecodeFailure.contractViolation },
+    { name: 'event_id over 128 characters', value: json({ ...good, event_id: 'e'.repeat(129) }), reason: DecodeFailure.contractViolation },
+    { name: 'nested object extra', value: json({ ...good, geo: { country: 'DE' } }), reason: DecodeFailure.contractViolation },
+    { name: 'array extra', value: json({ ...good, tags: ['a', 'b'] }), reason: DecodeFailure.contractViolation },
+    {
+      name: '__proto__ extra with a string value',
+      value: Buffer.from(goodText.replace('{', '{"__proto__":"x",')),
+      reason: DecodeFailure.contractViolation,
+    },
+    { name: 'constructor extra', value: json({ ...good, constructor: 'x' }), reason: DecodeFailure.contractViolation },
+    { name: 'prototype extra', value: json({ ...good, prototype: 'x' }), reason: DecodeFailure.contractViolation },
+    {
+      name: 'timestamp_utc from the producer (the pipeline adds it)',
+      value: json({ ...good, timestamp_utc: '2026-11-23T10:15:30.123Z' }),
+      reason: DecodeFailure.contractViolation,
+    },
+    { name: 'extra name with a space', value: json({ ...good, 'x forwarded for': '10.0.0.1' }), reason: DecodeFailure.contractViolation },
+    { name: 'extra name starting with a digit', value: json({ ...good, '1st': 'x' }), reason: DecodeFailure.contractViolation },
+    { name: 'extra name over 64 characters', value: json({ ...good, [`n${'a'.repeat(64)}`]: 1 }), reason: DecodeFailure.contractViolation },
+    { name: 'oversize extra string', value: json({ ...good, referer: `/${'r'.repeat(4096)}` }), reason: DecodeFailure.contractViolation },
+    { name: 'control character in an extra', value: json({ ...good, referer: 'a\u001bb' }), reason: DecodeFailure.contractViolation },
+    {
+      name: 'huge number in an extra',
+      value: Buffer.from(goodText.replace('{', '{"bytes":1e400,')),
+      reason: DecodeFailure.contractViolation,
+    },
+  ];
+}
+
+/**
+ * Valid records as producers other than ours write them (Python's `isoformat()`, Faker's
+ * `uri()`, nginx fields, WebDAV methods): each must come out upper-cased, with an event id (its
+ * own or derived) and `timestamp_utc`. `utc` is the instant the transformer must add (zone UTC).
+ * Several were refused before the contract opened to real web logs; `wasRefused` says so.
+ */
+export function realWorldWebLogs(): { name: string; value: Record<string, unknown>; utc: string; wasRefused?: true }[] {
+  const { event_id: _id, ...sixFields } = aWebLog({ timestamp: '2026-11-23T10:15:30.123456' });
+  const good = aWebLog();
+  return [
+    { name: 'the six fields, no event_id', value: sixFields, utc: '2026-11-23T10:15:30.123456Z', wasRefused: true },
+    {
+      name: 'timestamp with offset',
+      value: { ...good, timestamp: '2026-11-23T10:15:30+09:00' },
+      utc: '2026-11-23T01:15:30.000Z',
+      wasRefused: true,
+    },
+    { name: 'unknown method token BREW', value: { ...good, method: 'BREW' }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'lower-case method', value: { ...good, method: 'get' }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'absolute URL', value: { ...good, url: 'http://evil.example/' }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'extra field', value: { ...good, admin: true }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'event_id not a UUID', value: { ...good, event_id: 'not-a-uuid' }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'empty user_agent', value: { ...good, user_agent: '' }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    {
+      name: 'url over 2,048 characters',
+      value: { ...good, url: `/${'a'.repeat(2048)}` },
+      utc: '2026-11-23T10:15:30.123Z',
+      wasRefused: true,
+    },
+    {
+      name: 'Python str(datetime) without a zone',
+      value: { ...sixFields, timestamp: '2026-11-23 10:15:30.500000' },
+      utc: '2026-11-23T10:15:30.500000Z',
+      wasRefused: true,
+    },
+    {
+      name: 'access-log timestamp',
+      value: { ...sixFields, timestamp: '23/Nov/2026:19:15:30 +0900' },
+      utc: '2026-11-23T10:15:30.000Z',
+      wasRefused: true,
+    },
+    {
+      name: 'offset without a colon',
+      value: { ...good, timestamp: '2026-11-23T05:15:30-0500' },
+      utc: '2026-11-23T10:15:30.000Z',
+      wasRefused: true,
+    },
+    { name: 'WebDAV PROPFIND', value: { ...good, method: 'PROPFIND' }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'OPTIONS *', value: { ...good, method: 'OPTIONS', url: '*' }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'no user agent (-)', value: { ...good, user_agent: '-' }, utc: '2026-11-23T10:15:30.123Z' },
+    {
+      name: 'nginx combined extras',
+      value: {
+        ...sixFields,
+        bytes: 5123,
+        referer: 'https://shop.example/cart',
+        protocol: 'HTTP/1.1',
+        host: 'shop.example',
+        request_time: 0.042,
+      },
+      utc: '2026-11-23T10:15:30.123456Z',
+      wasRefused: true,
+    },
+    {
+      name: 'null and boolean extras',
+      value: { ...good, referer: null, cached: false },
+      utc: '2026-11-23T10:15:30.123Z',
+      wasRefused: true,
+    },
+    {
+      name: '32 extra fields',
+      value: { ...good, ...extras(32) },
+      utc: '2026-11-23T10:15:30.123Z',
+      wasRefused: true,
+    },
+    { name: 'url of 8,192 characters', value: { ...good, url: `/${'b'.repeat(8191)}` }, utc: '2026-11-23T10:15:30.123Z', wasRefused: true },
+    { name: 'percent-encoded query', value: { ...good, url: '/search?q=caf%C3%A9&x=%2F' }, utc: '2026-11-23T10:15:30.123Z' },
+    { name: 'IPv4-mapped IPv6 client', value: { ...good, ip: '::ffff:203.0.113.7' }, utc: '2026-11-23T10:15:30.123Z' },
   ];
 }
 
@@ -561,7 +672,7 @@ export function webLogRun(
   count: number,
   clients = 40,
   runId = 'test-run',
-): { key: string; value: WebLog; headers: Record<string, string> }[] {
+): { key: string; value: GeneratedWebLog; headers: Record<string, string> }[] {
   return Array.from({ length: count }, (_, i) => {
     const client = i % clients;
     const ip = `198.51.${100 + Math.floor(client / 250)}.${client % 250}`;

@@ -25,8 +25,21 @@ describe('parseFilter', () => {
 describe('combineFilters', () => {
   it('keeps records inside [from, to) that pass every filter', () => {
     const keep = combineFilters([parseFilter('status_code>=500')], new Date('2026-01-01T00:00:00Z'), new Date('2026-01-02T00:00:00Z'));
-    expect(keep(aTransformedWebLog({ status_code: 500, timestamp: '2026-01-01T10:00:00.000Z' }))).toBe(true);
-    expect(keep(aTransformedWebLog({ status_code: 500, timestamp: '2026-01-02T00:00:00.000Z' }))).toBe(false);
-    expect(keep(aTransformedWebLog({ status_code: 200, timestamp: '2026-01-01T10:00:00.000Z' }))).toBe(false);
+    expect(
+      keep(aTransformedWebLog({ status_code: 500, timestamp: '2026-01-01T10:00:00.000Z', timestamp_utc: '2026-01-01T10:00:00.000Z' })),
+    ).toBe(true);
+    expect(
+      keep(aTransformedWebLog({ status_code: 500, timestamp: '2026-01-02T00:00:00.000Z', timestamp_utc: '2026-01-02T00:00:00.000Z' })),
+    ).toBe(false);
+    expect(
+      keep(aTransformedWebLog({ status_code: 200, timestamp: '2026-01-01T10:00:00.000Z', timestamp_utc: '2026-01-01T10:00:00.000Z' })),
+    ).toBe(false);
+    // The window is on the instant, whatever form the record's own timestamp took.
+    expect(
+      keep(aTransformedWebLog({ status_code: 500, timestamp: '02/JAN/2026:08:00:00 +0900', timestamp_utc: '2026-01-01T23:00:00.123456Z' })),
+    ).toBe(true);
+    expect(
+      keep(aTransformedWebLog({ status_code: 500, timestamp: '2026-01-01T08:00:00', timestamp_utc: '2026-01-02T00:00:00.000000Z' })),
+    ).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { TransformedWebLog } from '@weblog/kafka-common';
 
 export type RecordPredicate = (log: TransformedWebLog) => boolean;
 
-const FIELDS = ['event_id', 'ip', 'timestamp', 'method', 'url', 'status_code', 'user_agent'] as const;
+const FIELDS = ['event_id', 'ip', 'timestamp', 'timestamp_utc', 'method', 'url', 'status_code', 'user_agent'] as const;
 type Field = (typeof FIELDS)[number];
 const OPERATORS = ['>=', '<=', '!=', '=', '>', '<', '~'] as const;
 type Operator = (typeof OPERATORS)[number];
@@ -47,10 +47,14 @@ function compare(difference: number, op: Exclude<Operator, '~'>): boolean {
   }
 }
 
-/** All filters must hold, plus an optional [from, to) window on the record's own timestamp. */
+/**
+ * All filters must hold, plus an optional [from, to) window on the record's instant
+ * (`timestamp_utc`: the record's own `timestamp` may be zone-less or in the access-log form).
+ */
 export function combineFilters(filters: readonly RecordPredicate[], from?: Date, to?: Date): RecordPredicate {
   return (log) => {
-    const time = Date.parse(log.timestamp);
+    // Milliseconds are all a Date holds; the digits below them cannot move a window's edge.
+    const time = Date.parse(`${log.timestamp_utc.slice(0, 23)}Z`);
     if (from && time < from.getTime()) return false;
     if (to && time >= to.getTime()) return false;
     return filters.every((filter) => filter(log));

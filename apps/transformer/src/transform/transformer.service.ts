@@ -15,7 +15,7 @@ import {
 } from '@weblog/kafka-common';
 import { TransformerEnv } from '../transformer.env';
 import { TRANSFORMER_ENV, TRANSFORMER_PRODUCER } from '../transformer.tokens';
-import { transformBatch, TransformedBatch } from './transform-batch';
+import { transformBatch, TransformedBatch, TransformOptions } from './transform-batch';
 import { TransformerMetrics } from './transformer.metrics';
 
 /**
@@ -35,6 +35,7 @@ export class TransformerService implements OnApplicationShutdown {
   /** Per transactional id: the input offset after the last batch this process committed. */
   private readonly nextOffset = new Map<string, bigint>();
   private adminClient?: Promise<Admin>;
+  private readonly options: TransformOptions;
 
   constructor(
     @Inject(TRANSFORMER_ENV) private readonly env: TransformerEnv,
@@ -42,19 +43,21 @@ export class TransformerService implements OnApplicationShutdown {
     @Inject(TRANSFORMER_PRODUCER) private readonly producer: ManagedProducer,
     @Inject(KAFKA_CLIENT) private readonly kafka: Kafka,
     private readonly metrics: TransformerMetrics,
-  ) {}
+  ) {
+    this.options = { maxBytes: env.TRANSFORMER_MAX_VALUE_BYTES, timeZone: env.TRANSFORMER_TIMEZONE };
+  }
 
   async process(batch: KafkaBatch, ctx: KafkaBatchContext): Promise<BatchOutcome> {
     if (this.env.TRANSFORMER_MODE === 'exactly-once') {
       const id = `${this.env.TRANSFORMER_TRANSACTIONAL_ID_PREFIX}-${batch.topic}-${batch.partition}`;
       const pending = await this.notYetCommitted(id, batch, ctx);
-      const result = transformBatch(pending, Date.now(), this.env.TRANSFORMER_MAX_VALUE_BYTES);
+      const result = transformBatch(batch, pending, Date.now(), this.options);
       if (pending.length > 0) await this.publishInTransaction(id, batch, ctx, result);
       else this.nextOffset.set(id, BigInt(batch.lastOffset) + 1n);
       this.count(result);
       return BatchOutcomes.committedByHandler;
     }
-    const result = transformBatch(batch.messages, Date.now(), this.env.TRANSFORMER_MAX_VALUE_BYTES);
+    const result = transformBatch(batch, batch.messages, Date.now(), this.options);
     await Promise.all([
       sendRecords(this.producer.producer, this.topics.output, result.outputs),
       sendRaw(

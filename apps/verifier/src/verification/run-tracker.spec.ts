@@ -34,6 +34,20 @@ describe('RunTracker', () => {
     expect(tracker.reports()[0]?.outOfOrder).toBe(0);
   });
 
+  it('does not call keyless records out of order, but still counts them and their duplicates', () => {
+    const tracker = new RunTracker();
+    for (const seq of [3, 1, 2, 2]) tracker.observe('r', seq, undefined, undefined);
+    expect(tracker.reports()[0]).toMatchObject({ unique: 3, missing: 0, duplicates: 1, outOfOrder: 0 });
+  });
+
+  it('judges order per key even beside keyless records', () => {
+    const tracker = new RunTracker();
+    tracker.observe('r', 2, 'k', undefined);
+    tracker.observe('r', 3, undefined, undefined);
+    tracker.observe('r', 1, 'k', undefined);
+    expect(tracker.reports()[0]?.outOfOrder).toBe(1);
+  });
+
   it('names the most recently active runs first and keeps only as many as asked for', () => {
     const tracker = new RunTracker();
     for (const run of ['r1', 'r2', 'r3', 'r4']) tracker.observe(run, 1, 'k', undefined);

@@ -17,13 +17,16 @@ class Run {
 
   constructor(readonly runId: string) {}
 
-  observe(seq: number, key: string, latencyMs: number | undefined): void {
+  observe(seq: number, key: string | undefined, latencyMs: number | undefined): void {
     this.received++;
     if (latencyMs !== undefined) this.latency.record(latencyMs);
     if (!this.sequences.add(seq)) {
       this.duplicates++;
       return;
     }
+    // Kafka orders records per partition, and only a key keeps a client's records on one
+    // partition: keyless records promise no order, so none is judged.
+    if (key === undefined) return;
     const last = this.lastByKey.get(key);
     if (last !== undefined && seq < last) this.outOfOrder++;
     // Re-inserting keeps the map in least-recently-seen order, so eviction drops the idlest key.
@@ -61,13 +64,14 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /**
  * What the verifier knows per generator run: sequences seen (as ranges), duplicates, records that
- * arrived behind a later record of the same key, and end-to-end latency.
+ * arrived behind a later record of the same key (keyed records only), and end-to-end latency.
  */
 export class RunTracker {
   private readonly runs = new Map<string, Run>();
   private clock = 0;
 
-  observe(runId: string, seq: number, key: string, latencyMs: number | undefined): void {
+  /** `key` is the record's Kafka key, undefined when it has none. */
+  observe(runId: string, seq: number, key: string | undefined, latencyMs: number | undefined): void {
     let run = this.runs.get(runId);
     if (!run) {
       run = new Run(runId);

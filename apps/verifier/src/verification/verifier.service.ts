@@ -99,7 +99,7 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
       const producedAt = headerNumber(message.headers, PipelineHeaders.producedAt);
       const latencyMs = producedAt === undefined ? undefined : now - producedAt;
       if (latencyMs !== undefined) this.latency.observe(latencyMs / 1000);
-      this.tracker.observe(runId, seq, message.key?.toString('utf8') ?? '', latencyMs);
+      this.tracker.observe(runId, seq, message.key ? message.key.toString('utf8') : undefined, latencyMs);
     }
   }
 

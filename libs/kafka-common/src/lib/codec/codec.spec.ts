@@ -1,4 +1,4 @@
-import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs } from '../../testing';
+import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs, realWorldWebLogs } from '../../testing';
 import { TransformedWebLogContract } from '../contracts/transformed-web-log.contract';
 import { WebLogContract } from '../contracts/web-log.contract';
 import { conform, decode, DecodeFailure, encode } from './codec';
@@ -22,6 +22,17 @@ describe('decode', () => {
       expect(result.reason).toBe(bad.reason);
       expect(result.detail.length).toBeGreaterThan(0);
     }
+  });
+
+  it.each(realWorldWebLogs().map((r) => [r.name, r.value] as const))('accepts a real-world record: %s', (_name, log) => {
+    expect(decode(WebLogContract, Buffer.from(JSON.stringify(log)))).toEqual({ ok: true, value: log });
+  });
+
+  it('keeps a __proto__ key from JSON out of an accepted record: it is refused, not dropped', () => {
+    const text = JSON.stringify(aWebLog()).replace('{', '{"__proto__":"x",');
+    const result = decode(WebLogContract, Buffer.from(text));
+    expect(result).toMatchObject({ ok: false, reason: DecodeFailure.contractViolation });
+    if (!result.ok) expect(result.detail).toContain('__proto__ is a reserved name');
   });
 
   it.each(hostileWebLogs().map((h) => [h.name, h.value] as const))('carries %s as data', (_name, log) => {
@@ -49,9 +60,28 @@ describe('decode', () => {
     expect(decode(WebLogContract, Buffer.from(JSON.stringify(log))).ok).toBe(true);
   });
 
+  it('refuses a TransformedWebLog without event_id or timestamp_utc, or with a lower-case extra', () => {
+    const { event_id: _id, ...noId } = aTransformedWebLog();
+    const { timestamp_utc: _utc, ...noUtc } = aTransformedWebLog();
+    for (const value of [
+      noId,
+      noUtc,
+      aTransformedWebLog({ timestamp_utc: '2026-11-23T10:15:30Z' }),
+      { ...aTransformedWebLog(), referer: 'lower' },
+    ]) {
+      expect(decode(TransformedWebLogContract, Buffer.from(JSON.stringify(value)))).toMatchObject({
+        ok: false,
+        reason: DecodeFailure.contractViolation,
+      });
+    }
+    expect(decode(TransformedWebLogContract, Buffer.from(JSON.stringify({ ...aTransformedWebLog(), referer: 'UPPER', bytes: 3 }))).ok).toBe(
+      true,
+    );
+  });
+
   it('accepts an upper-cased record as TransformedWebLog and refuses a lower-case one', () => {
     expect(decode(TransformedWebLogContract, Buffer.from(JSON.stringify(aTransformedWebLog()))).ok).toBe(true);
-    const lower = decode(TransformedWebLogContract, Buffer.from(JSON.stringify(aWebLog({ url: '/lower' }))));
+    const lower = decode(TransformedWebLogContract, Buffer.from(JSON.stringify(aTransformedWebLog({ url: '/lower' }))));
     expect(lower).toMatchObject({ ok: false, reason: DecodeFailure.contractViolation });
     if (!lower.ok) expect(lower.detail).toContain('url must be upper-case');
   });
@@ -70,7 +100,7 @@ describe('encode', () => {
 
 describe('conform', () => {
   it('says why a value breaks the contract', () => {
-    const result = conform(TransformedWebLogContract, aWebLog());
+    const result = conform(TransformedWebLogContract, { ...aWebLog(), timestamp_utc: '2026-11-23T10:15:30.123Z' });
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.detail).toContain('must be upper-case');
   });

@@ -1,11 +1,19 @@
 import { z } from 'zod';
 import { defineContract } from './contract';
-import { webLogShape } from './web-log.contract';
+import { UTC_TIMESTAMP } from './timestamp';
+import { transformedWebLogShape, webLogObject } from './web-log.contract';
 
-/** Value of `output-topic`: a WebLog whose every string value is upper-cased. */
+/**
+ * Value of `output-topic`: a WebLog whose every string value (extra fields included) is
+ * upper-cased, with an `event_id` always (the record's own or one derived from where it was read)
+ * and `timestamp_utc`, the instant of `timestamp` in UTC.
+ */
 export const TransformedWebLogContract = defineContract(
   'TransformedWebLog',
-  z.strictObject(webLogShape).check((ctx) => {
+  webLogObject({
+    ...transformedWebLogShape,
+    timestamp_utc: z.string().regex(UTC_TIMESTAMP, { message: 'timestamp_utc must be YYYY-MM-DDTHH:MM:SS.sss[sss]Z' }),
+  }).check((ctx) => {
     for (const [field, value] of Object.entries(ctx.value)) {
       if (typeof value === 'string' && value !== value.toUpperCase()) {
         ctx.issues.push({ code: 'custom', path: [field], message: `${field} must be upper-case`, input: value });

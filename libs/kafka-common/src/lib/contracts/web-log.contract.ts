@@ -1,43 +1,112 @@
 import { z } from 'zod';
 import { defineContract } from './contract';
+import { isWebLogTimestamp, TIMESTAMP_MAX_LENGTH } from './timestamp';
 
+/** The methods our generator draws from; the contract takes any HTTP method token. */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'HEAD', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
 /** Field bounds, shared with the generator and the bad-input fixtures. */
 export const WEB_LOG_LIMITS = {
-  urlMaxLength: 2048,
-  userAgentMaxLength: 1024,
+  urlMaxLength: 8192,
+  userAgentMaxLength: 4096,
+  methodMaxLength: 32,
+  eventIdMaxLength: 128,
   statusCodeMin: 100,
   statusCodeMax: 599,
+  extraFieldsMax: 32,
+  extraNameMaxLength: 64,
+  extraStringMaxLength: 4096,
 } as const;
+
+/** Fields the pipeline adds to a record: an input record may not carry them as extras. */
+export const PIPELINE_FIELDS = ['timestamp_utc'] as const;
 
 // Printable text only: control characters in a log line are how log-injection starts.
 const printable = /^[^\p{Cc}]*$/u;
+// RFC 9110 token characters.
+const methodToken = /^[!#$%&'*+.^_`|~0-9A-Za-z]+$/;
+// A path, `*` (OPTIONS * HTTP/1.1), or an absolute URI: an RFC 3986 scheme and a colon.
+const requestTarget = /^(?:\/|\*$|[A-Za-z][A-Za-z0-9+.-]*:)/;
+const extraName = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
+// Names a plain object must not be given: JSON.parse makes `__proto__` an own key, which zod drops silently.
+const FORBIDDEN_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype', ...PIPELINE_FIELDS]);
 
-const url = z
-  .string()
-  .min(1)
-  .max(WEB_LOG_LIMITS.urlMaxLength)
-  .startsWith('/', { message: 'url must be a path starting with /' })
-  .regex(printable, { message: 'url must not contain control characters' });
+const text = (field: string, min: number, max: number) =>
+  z
+    .string()
+    .min(min)
+    .max(max)
+    .regex(printable, { message: `${field} must not contain control characters` });
 
-const userAgent = z
-  .string()
-  .min(1)
-  .max(WEB_LOG_LIMITS.userAgentMaxLength)
-  .regex(printable, { message: 'user_agent must not contain control characters' });
-
-export const webLogShape = {
-  event_id: z.uuid(),
+const fields = {
   ip: z.union([z.ipv4(), z.ipv6()]),
-  timestamp: z.iso.datetime(),
-  method: z.enum(HTTP_METHODS),
-  url,
+  timestamp: z.string().max(TIMESTAMP_MAX_LENGTH).refine(isWebLogTimestamp, {
+    message:
+      'timestamp must be a real ISO 8601 time (Z, +HH:MM, +HHMM or no zone; up to 6 fractional digits) or 10/Oct/2026:13:55:36 +0900',
+  }),
+  method: z.string().min(1).max(WEB_LOG_LIMITS.methodMaxLength).regex(methodToken, { message: 'method must be an HTTP method token' }),
+  url: text('url', 1, WEB_LOG_LIMITS.urlMaxLength).regex(requestTarget, {
+    message: 'url must be a path starting with /, an absolute URI (scheme:) or *',
+  }),
   status_code: z.int().min(WEB_LOG_LIMITS.statusCodeMin).max(WEB_LOG_LIMITS.statusCodeMax),
-  user_agent: userAgent,
+  user_agent: text('user_agent', 0, WEB_LOG_LIMITS.userAgentMaxLength),
 };
 
-/** Value of `input-topic`: one web-access log line as the generator produced it. */
-export const WebLogContract = defineContract('WebLog', z.strictObject(webLogShape));
+const eventId = text('event_id', 1, WEB_LOG_LIMITS.eventIdMaxLength);
+
+/** What an extra field (bytes, referer, host, ...) may hold: flat values only. */
+const extraValue = z.union([text('extra field', 0, WEB_LOG_LIMITS.extraStringMaxLength), z.number(), z.boolean(), z.null()]);
+export type ExtraValue = z.infer<typeof extraValue>;
+
+/**
+ * Checks the names of the fields beyond `known` on the raw input, before zod copies the object
+ * (and loses `__proto__` on the way): their number, their form, and the names that are reserved.
+ */
+function extraFieldNames(known: ReadonlySet<string>) {
+  return z.unknown().check((ctx) => {
+    const input = ctx.value;
+    if (typeof input !== 'object' || input === null || Array.isArray(input)) return;
+    let extras = 0;
+    for (const name of Object.keys(input)) {
+      if (known.has(name)) continue;
+      extras++;
+      if (FORBIDDEN_NAMES.has(name)) {
+        ctx.issues.push({ code: 'custom', path: [name], message: `${name} is a reserved name`, input: name });
+      } else if (name.length > WEB_LOG_LIMITS.extraNameMaxLength || !extraName.test(name)) {
+        ctx.issues.push({
+          code: 'custom',
+          path: [name],
+          message: `extra field names are letters, digits, _ . - (not first: digit . -), up to ${WEB_LOG_LIMITS.extraNameMaxLength}`,
+          input: name,
+        });
+      }
+      if (ctx.issues.length > 0) return;
+    }
+    if (extras > WEB_LOG_LIMITS.extraFieldsMax) {
+      ctx.issues.push({
+        code: 'custom',
+        path: [],
+        message: `${extras} extra fields, at most ${WEB_LOG_LIMITS.extraFieldsMax} are kept`,
+        input,
+      });
+    }
+  });
+}
+
+/** An object of `shape` plus bounded flat extra fields. */
+export function webLogObject<S extends z.ZodRawShape>(shape: S) {
+  return extraFieldNames(new Set(Object.keys(shape))).pipe(z.object(shape).catchall(extraValue));
+}
+
+/** The fields both contracts share, for the output contract to build on. */
+export const webLogShape = { ...fields, event_id: eventId.optional() };
+export const transformedWebLogShape = { ...fields, event_id: eventId };
+
+/**
+ * Value of `input-topic`: one web-access log line, as any producer writes it. The six fields of
+ * the original notes are required; `event_id` is optional (the transformer derives one); extra
+ * fields an access log carries are kept, within bounds.
+ */
+export const WebLogContract = defineContract('WebLog', webLogObject(webLogShape));
 export type WebLog = z.infer<typeof WebLogContract.schema>;
