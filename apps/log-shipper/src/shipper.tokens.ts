@@ -1,0 +1,1 @@
+export const SHIPPER_ENV = Symbol('SHIPPER_ENV');
