@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { ArchiverRow } from './archiver';
 import type { CeilingResult } from './ceiling';
 import type { LatencyRow } from './latency';
+import type { ShipperResult } from './shipper';
 import type { TransformerResult } from './transformer';
 
 /**
@@ -83,5 +84,22 @@ describe('npm run bench', () => {
       expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms);
       expect(Object.keys(row.peakRssMiB).sort()).toEqual(['s3-archiver', 'transformer', 'verifier', 'weblog-generator']);
     }
+  });
+
+  it('shipper: our log shipper, kcat -P and Kafka Connect each put every line of the log in a topic', async () => {
+    const result = await bench<ShipperResult>('shipper', 20000);
+    expect(result.rows.map((r) => `${r.contender} ${r.guarantee}`)).toEqual([
+      'weblog log-shipper exactly-once',
+      'kcat -P at-least-once',
+      'Kafka Connect FileStreamSource at-least-once',
+    ]);
+    for (const row of result.rows) {
+      expect(row.lines).toBe(20000);
+      expect(row.sustainedPerSecond).toBeGreaterThan(0);
+      expect(row.peakRssMiB).toBeGreaterThan(0);
+    }
+    // Exactly once: each line one committed record, none repeated.
+    expect(result.rows[0]?.recordsInTopic).toBe(20000);
+    expect(result.fileBytes).toBeGreaterThan(20000 * 100);
   });
 });

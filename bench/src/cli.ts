@@ -11,6 +11,7 @@ import { testKafka } from '@weblog/kafka-common/testing';
 import { BenchContext } from './context';
 import { benchLatency, latencyTable } from './latency';
 import { preparePeers } from './peers';
+import { benchShipper, shipperTable } from './shipper';
 import { benchTransformer, transformerTable } from './transformer';
 
 interface Benchmark {
@@ -24,11 +25,12 @@ const BENCHMARKS: Record<string, Benchmark> = {
   transformer: { defaultRecords: 1_000_000, run: benchTransformer, table: transformerTable },
   archiver: { defaultRecords: 200_000, run: benchArchiver, table: archiverTable },
   latency: { defaultRecords: 30, run: benchLatency, table: latencyTable },
+  shipper: { defaultRecords: 1_000_000, run: benchShipper, table: shipperTable },
 };
 
 const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE]
   --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
-             for latency, seconds at each rate (default 30)
+             for latency, seconds at each rate (default 30); for shipper, lines of the log (1,000,000)
   --out      results file (default bench/results/<benchmark>.json); with the default, the
              benchmark's table in BENCHMARKS.md is rewritten too`;
 

@@ -1,16 +1,21 @@
 // The peers the benchmarks run beside our services: Kafka's own perf tools (the broker's jars), a
-// Kafka Streams application and a kafka-python loop, each prepared once into the shared cache and
-// started as a process of its own whose memory and CPU time can be read like our services'.
+// Kafka Streams application, a kafka-python loop, and for shipping files kcat and Kafka Connect's
+// FileStreamSource, each prepared once into the shared cache and started as a process of its own
+// whose memory and CPU time can be read like our services'.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
   cachedArtifact,
   cacheRoot,
+  DebianTools,
   KafkaArtifacts,
   mavenJars,
+  prepareDebianTools,
   prepareKafka,
+  preparePythonPackages,
   requireJava,
   requireMaven,
   runTool,
@@ -59,24 +64,7 @@ export async function preparePeers(): Promise<PeerArtifacts> {
     },
     log,
   );
-  const requirements = path.join(peersDir, 'python', 'requirements.txt');
-  const pythonPath = await cachedArtifact(
-    {
-      home: path.join(cacheRoot(), 'bench-kafka-python'),
-      source: digest(readFileSync(requirements, 'utf8')),
-      output: 'site',
-      what: 'kafka-python',
-      announce: 'installing kafka-python from PyPI (first run only)',
-      build: (partial, home) =>
-        runTool('python3', ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--target', partial, '-r', requirements], {
-          env: process.env,
-          cwd: home,
-          logFile: path.join(home, 'pip.log'),
-          match: partial,
-        }),
-    },
-    log,
-  );
+  const pythonPath = await preparePythonPackages('bench-kafka-python', path.join(peersDir, 'python', 'requirements.txt'), log);
   return { kafka, streamsClassPath: `${path.join(streams, 'classes')}:${path.join(streams, 'libs')}/*`, pythonPath };
 }
 
@@ -164,4 +152,112 @@ export async function startTransformer(options: {
     TRANSFORMER_MODE: options.guarantee,
     ...options.extra,
   });
+}
+
+export interface ShipperPeerArtifacts {
+  /** kcat and its libraries, from Debian's packages. */
+  readonly debian: DebianTools;
+  /** Class path of Kafka Connect's runtime and its file connectors. */
+  readonly connectClassPath: string;
+}
+
+/** kcat and Kafka Connect (connect-runtime and connect-file at the broker's version), once into the cache. */
+export async function prepareShipperPeers(kafka: KafkaArtifacts): Promise<ShipperPeerArtifacts> {
+  const pom = path.join(peersDir, 'kafka-connect', 'pom.xml');
+  const libs = await cachedArtifact(
+    {
+      home: path.join(cacheRoot(), `bench-kafka-connect-${kafka.version}`),
+      source: digest(readFileSync(pom, 'utf8'), kafka.version),
+      output: 'libs',
+      what: `Kafka Connect ${kafka.version}`,
+      announce: `resolving Kafka Connect ${kafka.version} (connect-runtime, connect-file) from Maven Central (first run only)`,
+      requirements: () => {
+        requireJava();
+        requireMaven();
+      },
+      build: mavenJars(pom, { 'kafka.version': kafka.version }),
+    },
+    log,
+  );
+  return { debian: await prepareDebianTools(log), connectClassPath: `${libs}/*` };
+}
+
+/** `kcat -P -l FILE`: every line of the file a record, librdkafka's defaults (acks=all, no key). */
+export function startKcatProducer(peers: ShipperPeerArtifacts, options: { brokers: string; topic: string; file: string }): WatchedProcess {
+  return WatchedProcess.spawn('kcat', peers.debian.kcat, ['-P', '-b', options.brokers, '-t', options.topic, '-l', options.file], {
+    ...peers.debian.env,
+  });
+}
+
+/** Records of a topic as a read-committed consumer sees them: what transactions committed, markers and aborts left out. */
+export async function committedRecordCount(peers: ShipperPeerArtifacts, brokers: string, topic: string): Promise<number> {
+  // One byte per record, counted as it streams: a million records' output is never held.
+  const args = ['-C', '-b', brokers, '-t', topic, '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_committed', '-f', '\\n'];
+  const reader = spawn(peers.debian.kcat, args, {
+    env: { PATH: process.env['PATH'] ?? '', ...peers.debian.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let records = 0;
+  let errors = '';
+  reader.stdout.on('data', (chunk: Buffer) => {
+    for (const byte of chunk) if (byte === 10) records++;
+  });
+  reader.stderr.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString('utf8')).slice(-2000)));
+  const code = await new Promise<number | null>((resolve, reject) => {
+    reader.once('error', reject);
+    reader.once('close', resolve);
+  });
+  if (code !== 0) throw new Error(`kcat -C on ${topic} exited with ${String(code)}:\n${errors}`);
+  return records;
+}
+
+/**
+ * Kafka Connect standalone with one FileStreamSource task reading `file` into `topic`, with
+ * Connect's defaults but for the plain string converter (a line is the record, as kcat and our
+ * shipper send it) and its REST listener on a free loopback port.
+ */
+export function startConnect(
+  peers: ShipperPeerArtifacts,
+  options: { brokers: string; topic: string; file: string; restPort: number },
+): WatchedProcess {
+  const dir = mkdtempSync(path.join(tmpdir(), 'weblog-connect-'));
+  const properties = (entries: Record<string, string>) =>
+    `${Object.entries(entries)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`;
+  const worker = path.join(dir, 'worker.properties');
+  const connector = path.join(dir, 'file-source.properties');
+  writeFileSync(
+    worker,
+    properties({
+      'bootstrap.servers': options.brokers,
+      'key.converter': 'org.apache.kafka.connect.storage.StringConverter',
+      'value.converter': 'org.apache.kafka.connect.storage.StringConverter',
+      'offset.storage.file.filename': path.join(dir, 'connect.offsets'),
+      listeners: `http://127.0.0.1:${options.restPort}`,
+    }),
+  );
+  writeFileSync(
+    connector,
+    properties({
+      name: 'bench-file-source',
+      'connector.class': 'org.apache.kafka.connect.file.FileStreamSourceConnector',
+      'tasks.max': '1',
+      file: options.file,
+      topic: options.topic,
+    }),
+  );
+  return WatchedProcess.spawn(
+    'Kafka Connect',
+    'java',
+    [
+      '-cp',
+      peers.connectClassPath,
+      '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+      'org.apache.kafka.connect.cli.ConnectStandalone',
+      worker,
+      connector,
+    ],
+    {},
+  );
 }
