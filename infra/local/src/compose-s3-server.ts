@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { orphanGuard } from './guard';
 import { cachedArtifact, goInstall } from './prepare';
-import { delay, describeTails, ServerProcess } from './processes';
+import { describeTails, ServerProcess, startUntilHealthy } from './processes';
 import { PID_SUFFIX } from './run-dir';
 import { runTool } from './run-tool';
 import { cacheRoot, defaultLog, envTimeout, Log } from './settings';
@@ -58,17 +57,6 @@ function baseEnvironment(): NodeJS.ProcessEnv {
     if (!/^(VGW_|ROOT_|ADMIN_)/.test(key)) env[key] = value;
   }
   return env;
-}
-
-function healthStatus(port: number, healthPath: string): Promise<number | string> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: healthPath, timeout: 1000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 'no status');
-    });
-    request.once('timeout', () => request.destroy(new Error('timed out')));
-    request.once('error', (error) => resolve(error.message));
-  });
 }
 
 /**
@@ -148,20 +136,8 @@ export class ComposeS3Server {
   async start(): Promise<void> {
     if (this.server.running) return;
     const started = Date.now();
-    this.server.start();
-    const timeoutMs = envTimeout('WEBLOG_S3_START_TIMEOUT_MS', 60000);
-    let exitedEarly: string | undefined;
-    void this.server.exited.then((status) => {
-      exitedEarly = `exited with ${status.signal ?? `code ${status.code}`}`;
-    });
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (exitedEarly) return this.failStart(`the server ${exitedEarly} before becoming ready`);
-      const last = await healthStatus(this.port, this.healthPath);
-      if (last === 200) break;
-      if (Date.now() > deadline) return this.failStart(`not ready within ${timeoutMs} ms (last health answer: ${last})`);
-      await delay(100);
-    }
+    const health = await startUntilHealthy(this.server, this.port, this.healthPath, envTimeout('WEBLOG_S3_START_TIMEOUT_MS', 60000));
+    if (!health.ready) return this.failStart(health.reason);
     this.log(`versitygw ready on ${this.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${this.server.pid})`);
   }
 

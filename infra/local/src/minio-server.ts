@@ -1,26 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { orphanGuard } from './guard';
 import { MinioArtifacts } from './prepare';
-import { delay, describeTails, ServerProcess } from './processes';
+import { describeTails, ServerProcess, startUntilHealthy } from './processes';
 import { PID_SUFFIX } from './run-dir';
 import { envTimeout, Log } from './settings';
 
 const STOP_GRACE_MS = 10000;
-
-/** One GET of MinIO's readiness endpoint: 200 once it can serve S3 requests. */
-function healthStatus(port: number): Promise<number | string> {
-  return new Promise((resolve) => {
-    const request = http.get({ host: '127.0.0.1', port, path: '/minio/health/ready', timeout: 1000 }, (response) => {
-      response.resume();
-      resolve(response.statusCode ?? 'no status');
-    });
-    request.once('timeout', () => request.destroy(new Error('timed out')));
-    request.once('error', (error) => resolve(error.message));
-  });
-}
 
 export interface MinioCredentials {
   readonly accessKeyId: string;
@@ -97,21 +84,8 @@ export class MinioServer {
   async start(): Promise<void> {
     if (this.server.running) return;
     const started = Date.now();
-    this.server.start();
-    const timeoutMs = envTimeout('WEBLOG_S3_START_TIMEOUT_MS', 60000);
-    let exitedEarly: string | undefined;
-    void this.server.exited.then((status) => {
-      exitedEarly = `exited with ${status.signal ?? `code ${status.code}`}`;
-    });
-    const deadline = Date.now() + timeoutMs;
-    let last: number | string = 'no attempt made';
-    for (;;) {
-      if (exitedEarly) return this.failStart(`the server ${exitedEarly} before becoming ready`);
-      last = await healthStatus(this.port);
-      if (last === 200) break;
-      if (Date.now() > deadline) return this.failStart(`not ready within ${timeoutMs} ms (last health answer: ${last})`);
-      await delay(100);
-    }
+    const health = await startUntilHealthy(this.server, this.port, '/minio/health/ready', envTimeout('WEBLOG_S3_START_TIMEOUT_MS', 60000));
+    if (!health.ready) return this.failStart(health.reason);
     this.log(`MinIO ready on ${this.endpoint} in ${((Date.now() - started) / 1000).toFixed(1)} s (pid ${this.server.pid})`);
   }
 

@@ -1,5 +1,6 @@
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 
 export const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -199,6 +200,43 @@ export class ServerProcess {
       signalTree(child.pid, 'SIGKILL');
       await within(this.exited, 10000);
     }
+  }
+}
+
+/** One GET of a loopback health endpoint: its status code, or why there was none. */
+export function httpStatus(port: number, healthPath: string): Promise<number | string> {
+  return new Promise((resolve) => {
+    const request = http.get({ host: '127.0.0.1', port, path: healthPath, timeout: 1000 }, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 'no status');
+    });
+    request.once('timeout', () => request.destroy(new Error('timed out')));
+    request.once('error', (error) => resolve(error.message));
+  });
+}
+
+/**
+ * Starts a server and polls its health endpoint until it answers 200. Resolves with the reason
+ * it did not: it exited first, or `timeoutMs` passed (with the last answer).
+ */
+export async function startUntilHealthy(
+  server: ServerProcess,
+  port: number,
+  healthPath: string,
+  timeoutMs: number,
+): Promise<{ ready: true } | { ready: false; reason: string }> {
+  server.start();
+  let exitedEarly: string | undefined;
+  void server.exited.then((status) => {
+    exitedEarly = `exited with ${status.signal ?? `code ${status.code}`}`;
+  });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (exitedEarly) return { ready: false, reason: `the server ${exitedEarly} before becoming ready` };
+    const last = await httpStatus(port, healthPath);
+    if (last === 200) return { ready: true };
+    if (Date.now() > deadline) return { ready: false, reason: `not ready within ${timeoutMs} ms (last health answer: ${last})` };
+    await delay(100);
   }
 }
 
