@@ -5,6 +5,10 @@ describe('transformer start-up', () => {
     expect(() => checkConfigRejected('transformer', variable, overrides)).not.toThrow();
   });
 
+  it.each([['Mars/Olympus_Mons'], ['']])('stops with one line naming TRANSFORMER_TIMEZONE when it is %j', (zone) => {
+    expect(() => checkConfigRejected('transformer', 'TRANSFORMER_TIMEZONE', { TRANSFORMER_TIMEZONE: zone })).not.toThrow();
+  });
+
   it('becomes ready against real Kafka, serves metrics, and exits 0 on SIGTERM', async () => {
     await expect(checkStartsAndStops('transformer', 'transformer')).resolves.toBeUndefined();
   });

@@ -1,5 +1,14 @@
 import { Admin, Kafka, Producer } from 'kafkajs';
-import { DeadLetterHeaders, decode, headerNumber, headerText, PipelineHeaders, TransformedWebLogContract } from '@weblog/kafka-common';
+import {
+  DeadLetterHeaders,
+  decode,
+  deriveEventId,
+  headerNumber,
+  headerText,
+  PipelineHeaders,
+  TransformedWebLogContract,
+  WebLogContract,
+} from '@weblog/kafka-common';
 import {
   badWebLogRecords,
   caughtUp,
@@ -10,6 +19,7 @@ import {
   isolatedTopics,
   metricValue,
   produceJson,
+  realWorldWebLogs,
   ServiceProcess,
   testKafka,
   uniqueName,
@@ -73,6 +83,43 @@ describe('transformer against real Kafka', () => {
     await eventually(() => caughtUp(admin, groupId, topics.input));
   });
 
+  it('carries records as other producers write them (no key, no event_id, offsets, extras) through, upper-cased', async () => {
+    const topics = isolatedTopics('transformer-real-world');
+    const groupId = uniqueName('transformer');
+    const records = realWorldWebLogs();
+    await startTransformer({ ...topics.env, TRANSFORMER_GROUP_ID: groupId });
+    await producer.send({
+      topic: topics.input,
+      acks: -1,
+      messages: records.map((r) => ({ key: null, value: JSON.stringify(r.value), headers: { kind: r.name } })),
+    });
+    const output = await consumeRecords(kafka, topics.output, records.length);
+    const inputs = await consumeAll(kafka, topics.input);
+    const byKind = new Map(output.map((o) => [headerText(o.message.headers, 'kind'), o.message]));
+    for (const record of records) {
+      const message = byKind.get(record.name);
+      const decoded = decode(TransformedWebLogContract, message?.value);
+      if (!decoded.ok) throw new Error(`${record.name}: ${decoded.detail}`);
+      expect(message?.key).toBeNull();
+      const value = decoded.value as Record<string, unknown>;
+      for (const [field, original] of Object.entries(record.value)) {
+        expect([record.name, field, value[field]]).toEqual([
+          record.name,
+          field,
+          typeof original === 'string' ? original.toUpperCase() : original,
+        ]);
+      }
+      expect([record.name, value['timestamp_utc']]).toEqual([record.name, record.utc]);
+      if (record.value['event_id'] === undefined) {
+        const input = inputs.find((i) => headerText(i.message.headers, 'kind') === record.name);
+        const position = { topic: topics.input, partition: input?.partition ?? -1, offset: input?.message.offset ?? '' };
+        expect(decoded.value.event_id).toBe(deriveEventId(position, input?.message.value ?? Buffer.alloc(0)).toUpperCase());
+      }
+    }
+    expect(await consumeAll(kafka, topics.deadLetter)).toEqual([]);
+    await eventually(() => caughtUp(admin, groupId, topics.input));
+  });
+
   it('dead-letters every kind of bad record with its reason while the good records around them flow', async () => {
     const topics = isolatedTopics('transformer-dlq');
     const groupId = uniqueName('transformer');
@@ -106,12 +153,17 @@ describe('transformer against real Kafka', () => {
   });
 
   it.each(['at-least-once', 'exactly-once'])(
-    'loses nothing when SIGKILLed in the middle of 50,000 records and restarted (%s)',
+    'loses nothing when SIGKILLed in the middle of 50,000 records and restarted, and a re-read record without an id keeps its derived id (%s)',
     async (mode) => {
       const topics = isolatedTopics(`transformer-crash-${mode}`);
       const groupId = uniqueName('transformer');
       const env = { ...topics.env, TRANSFORMER_GROUP_ID: groupId, TRANSFORMER_MODE: mode, TRANSFORMER_TRANSACTIONAL_ID_PREFIX: groupId };
-      const run = webLogRun(50000, 500);
+      // Every other record as a plain producer sends it: no key, no event id.
+      const run = webLogRun(50000, 500).map((r, i) => {
+        if (i % 2 === 0) return r;
+        const { event_id: _id, ...sixFields } = r.value;
+        return { ...r, key: null, value: sixFields };
+      });
       const first = await startTransformer(env);
       const producing = produceJson(producer, topics.input, run, { batchSize: 500, perSecond: 5000 });
       await eventually(async () => (metricValue((await first.get('/metrics')).text, TRANSFORMED) >= 15000 ? true : undefined));
@@ -119,7 +171,17 @@ describe('transformer against real Kafka', () => {
       await startTransformer(env);
       await producing;
       await eventually(() => caughtUp(admin, groupId, topics.input), 120000);
-      const expected = new Set(run.map((r) => r.value.event_id.toUpperCase()));
+      // The id each record must carry: its own, or the one derived from where it lies in the input.
+      const expected = new Set(
+        (await consumeAll(kafka, topics.input)).map(({ partition, message }) => {
+          const decoded = decode(WebLogContract, message.value);
+          if (!decoded.ok || !message.value) throw new Error('the test wrote an invalid record');
+          return (
+            decoded.value.event_id ?? deriveEventId({ topic: topics.input, partition, offset: message.offset }, message.value)
+          ).toUpperCase();
+        }),
+      );
+      expect(expected.size).toBe(run.length);
       const seen = new Map<string, number>();
       await consumeUntil(kafka, topics.output, ({ message }) => {
         const decoded = decode(TransformedWebLogContract, message.value);
@@ -133,8 +195,8 @@ describe('transformer against real Kafka', () => {
       if (mode === 'exactly-once') {
         // Read committed, to the end: the aborted attempts of the killed instance are invisible.
         const all = await consumeAll(kafka, topics.output);
-        expect(all).toHaveLength(run.length);
         expect(duplicates).toBe(0);
+        expect(all).toHaveLength(run.length);
       }
     },
     300000,

@@ -10,6 +10,7 @@ import { defaultLog, keepRunDirs, Log } from './settings';
 
 export { cachedArtifact, mavenJars, prepareKafka, prepareLocalInfra } from './prepare';
 export type { CachedArtifact } from './prepare';
+export { preparePythonPackages } from './python-packages';
 export { runTool } from './run-tool';
 export { requireJava, requireMaven } from './toolchain';
 export type { KafkaArtifacts, MinioArtifacts, PreparedInfra, PrepareSelection } from './prepare';

@@ -688,7 +688,7 @@ export function webLogRun(
 export async function produceJson(
   producer: Producer,
   topic: string,
-  records: readonly { key: string; value: unknown; headers?: Record<string, string> }[],
+  records: readonly { key: string | null; value: unknown; headers?: Record<string, string> }[],
   options: { batchSize?: number; perSecond?: number } = {},
 ): Promise<void> {
   const batchSize = options.batchSize ?? 1000;
