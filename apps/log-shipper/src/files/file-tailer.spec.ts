@@ -114,6 +114,20 @@ describe('FileTailer and FileSet on real files', () => {
     await tailer.close();
   });
 
+  it('copy-truncate written past the old position between two polls is still seen, by its first line', async () => {
+    const file = path.join(dir, 'access.log');
+    writeFileSync(file, 'old-1\nold-2\n');
+    const tailer = (await FileTailer.open(file)) as FileTailer;
+    await tailer.identify();
+    expect(await drain(tailer)).toEqual(['old-1', 'old-2']);
+    truncateSync(file, 0);
+    appendFileSync(file, 'new-line-1\nnew-line-2\n');
+    expect(await tailer.checkTruncated()).toBe(true);
+    expect(await drain(tailer)).toEqual(['new-line-1', 'new-line-2']);
+    expect(await tailer.checkTruncated()).toBe(false);
+    await tailer.close();
+  });
+
   it('copy-truncate with the same first line again keeps counting the sequence, so sequences stay unique', async () => {
     const file = path.join(dir, 'access.log');
     writeFileSync(file, 'same\nsame\nsame\n');

@@ -122,14 +122,20 @@ export class FileTailer {
    */
   async identify(): Promise<FileIdentity | undefined> {
     if (this.known) return this.known;
+    const fingerprint = await this.fingerprintNow();
+    if (fingerprint === undefined) return undefined;
+    this.known = { device: this.device, inode: this.inode, fingerprint };
+    return this.known;
+  }
+
+  /** The hash of the first line as the file holds it now; undefined while that line is incomplete. */
+  private async fingerprintNow(): Promise<string | undefined> {
     const head = Buffer.alloc(FINGERPRINT_BYTES);
     const { bytesRead } = await this.handle.read(head, 0, FINGERPRINT_BYTES, 0);
     const newline = head.subarray(0, bytesRead).indexOf(0x0a);
     if (newline === -1 && bytesRead < FINGERPRINT_BYTES) return undefined;
     const firstLine = head.subarray(0, newline === -1 ? bytesRead : newline);
-    const fingerprint = createHash('sha256').update(firstLine).digest('hex').slice(0, 16);
-    this.known = { device: this.device, inode: this.inode, fingerprint };
-    return this.known;
+    return createHash('sha256').update(firstLine).digest('hex').slice(0, 16);
   }
 
   /** True until `resume` ran or the file was truncated: a stored position applies to the file as first opened only. */
@@ -146,15 +152,21 @@ export class FileTailer {
   }
 
   /**
-   * Copy-truncate: the file is shorter than the position. Reading starts again from 0 under the
-   * identity of the new first line; when that line is the same as before, the sequence goes on so
-   * the run's sequence numbers stay unique.
+   * Copy-truncate: the file is shorter than the position, or (when it was truncated and written
+   * past the old position between two polls) its first line is another one. Reading starts again
+   * from 0 under the identity of the new first line; when that line is the same as before, the
+   * sequence goes on so the run's sequence numbers stay unique.
    */
   async checkTruncated(): Promise<boolean> {
-    if ((await this.size()) >= this.committedPosition) return false;
+    const before = this.known;
+    const shorter = (await this.size()) < this.committedPosition;
+    if (!shorter) {
+      if (!before || this.committedPosition === 0) return false;
+      const now = await this.fingerprintNow();
+      if (now === undefined || now === before.fingerprint) return false;
+    }
     this.awaitingResume = false;
     this.committedPosition = 0;
-    const before = this.known;
     this.known = undefined;
     const after = await this.identify();
     if (!after || !before || identityKey(after) !== identityKey(before)) this.committedSequence = 0;
