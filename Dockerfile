@@ -11,6 +11,8 @@ ARG NODE_IMAGE=node:24.22.3-bookworm-slim
 FROM ${NODE_IMAGE} AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# Fixes to dependencies that npm applies after installing them (patch-package, postinstall).
+COPY patches patches
 COPY apps/weblog-generator/package.json apps/weblog-generator/
 COPY apps/transformer/package.json apps/transformer/
 COPY apps/s3-archiver/package.json apps/s3-archiver/

@@ -104,13 +104,17 @@ function jest(config) {
   return { ok, passed: counts.numPassedTests, failed: counts.numFailedTests + (ok ? 0 : counts.numFailedTests === 0 ? 1 : 0) };
 }
 
-const lockDigest = () =>
-  createHash('sha256')
-    .update(readFileSync(path.join(root, 'package-lock.json')))
-    .digest('hex');
+/** The lock and the patches npm applies after installing (patch-package), so a new patch reinstalls too. */
+function lockDigest() {
+  const hash = createHash('sha256').update(readFileSync(path.join(root, 'package-lock.json')));
+  const patches = path.join(root, 'patches');
+  if (existsSync(patches)) for (const file of readdirSync(patches).sort()) hash.update(file).update(readFileSync(path.join(patches, file)));
+  return hash.digest('hex');
+}
 
 /**
- * npm packages at the versions package-lock.json pins, installed again whenever the lock changed.
+ * npm packages at the versions package-lock.json pins, installed again whenever the lock or a
+ * patch changed.
  * `npm install` rather than `npm ci`: npm leaves other platforms' optional binaries (SWC's) out of
  * the lock it writes, and `npm ci` then refuses that lock as out of sync (npm/cli#4828).
  */
