@@ -31,6 +31,7 @@ const APPS: Record<string, { script: string; service: string }> = {
   transformer: { script: 'apps/transformer/dist/main.js', service: 'transformer' },
   's3-archiver': { script: 'apps/s3-archiver/dist/main.js', service: 'archiver' },
   verifier: { script: 'apps/verifier/dist/main.js', service: 'verifier' },
+  'log-shipper': { script: 'apps/log-shipper/dist/main.js', service: 'log-shipper' },
 };
 
 /** docker-compose.yaml as `docker compose config` resolves it, with the same library (no Docker engine needed). */
@@ -83,7 +84,7 @@ describe('docker-compose.yaml', () => {
     }
   });
 
-  it('runs the four services from one image built here, each from its compiled entry point', () => {
+  it('runs the five services from one image built here, each from its compiled entry point', () => {
     for (const [name, { script }] of Object.entries(APPS)) {
       const service = compose.services[name];
       expect(service).toMatchObject({ image: 'weblog-pipeline:local', command: [script] });

@@ -587,6 +587,33 @@ describe('k8s/', () => {
       expect(absence(withTestData)).toContain('absent(up{service="verifier"})');
     });
 
+    it('components/log-shipper-sidecar adds nginx and the log shipper sharing an emptyDir, restricted, schema-valid, let into Kafka', () => {
+      const withShipper = overlayWith(tools, PRODUCTION, { components: ['k8s/components/log-shipper-sidecar'] });
+      const { results } = validate(tools, withShipper.map((object) => stringify(object)).join('---\n'));
+      expect(results.filter((r) => !r.ok)).toEqual([]);
+      expect(podSecurityProblems(withShipper)).toEqual([]);
+      const pod = find(withShipper, 'Deployment', 'web')[0]?.['spec'].template;
+      const containers = Object.fromEntries(pod.spec.containers.map((c: K8sObject) => [c['name'], c]));
+      expect(containers['service'].args).toEqual(['apps/log-shipper/dist/main.js']);
+      expect(containers['service'].readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
+      expect(containers['nginx'].image).toMatch(/^nginx:\d+\.\d+\.\d+-alpine$/);
+      const mountsOf = (name: string) => containers[name].volumeMounts.find((m: K8sObject) => m['name'] === 'logs');
+      expect([mountsOf('nginx'), mountsOf('service')]).toEqual([
+        { name: 'logs', mountPath: '/logs' },
+        { name: 'logs', mountPath: '/logs', readOnly: true },
+      ]);
+      // Kafka's listener and Prometheus's HTTP policy admit the shipper's pod.
+      const kafka = find(withShipper, 'Kafka')[0];
+      const peers = strimziListenerPolicy(kafka ?? {}, 'plain');
+      expect(selects(peers['spec'].ingress[0].from[0].podSelector, pod.metadata.labels)).toBe(true);
+      const http = find(withShipper, 'NetworkPolicy', 'weblog-pipeline-http')[0];
+      expect(selects(http?.['spec'].podSelector, pod.metadata.labels)).toBe(true);
+      // One nginx.conf: the component's copy is the file Compose mounts.
+      expect(readFileSync(repoFile('k8s/components/log-shipper-sidecar/web/nginx.conf'), 'utf8')).toBe(
+        readFileSync(repoFile('deploy/nginx/nginx.conf'), 'utf8'),
+      );
+    });
+
     it('carries the alert rules of observability/prometheus/alerts.yml, less the absent verifier', () => {
       const [rule] = find(objects, 'PrometheusRule');
       const groups = clone(readYaml<{ groups: { rules: K8sObject[] }[] }>('observability/prometheus/alerts.yml').groups);
