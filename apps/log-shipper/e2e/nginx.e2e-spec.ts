@@ -203,7 +203,9 @@ function send(agent: Agent, port: number, plan: Sent & Planned): Promise<number>
       res.once('end', () => resolve(res.statusCode ?? 0));
     });
     req.once('error', reject);
-    req.end(body);
+    // A Buffer, not a string: Node writes the headers with a string body's encoding (UTF-8), which
+    // would encode the agent's Latin-1 characters a second time.
+    req.end(body === undefined ? undefined : Buffer.from(body, 'utf8'));
   });
 }
 
@@ -355,7 +357,19 @@ describe('nginx access logs through the whole pipeline', () => {
     const lines = 2 * REQUESTS;
     const shipperRuns = async () =>
       (JSON.parse((await verifier.get('/report')).text) as VerificationReport).runs.filter((r) => r.runId.startsWith(`${id}:`));
-    await eventually(async () => ((await shipperRuns()).reduce((sum, r) => sum + r.unique, 0) >= lines ? true : undefined), 180000);
+    await eventually(async () => ((await shipperRuns()).reduce((sum, r) => sum + r.unique, 0) >= lines ? true : undefined), 180000).catch(
+      async (error: unknown) => {
+        // Say where the lines are: shipped or rejected by the shipper, dead-lettered, verified.
+        const report = (await verifier.get('/report')).text;
+        const metrics = (await shipper.get('/metrics')).text.split('\n').filter((l) => l.startsWith('weblog_log_shipper_lines'));
+        const dead = (await consumeAll(kafka, topics.deadLetter))
+          .slice(0, 3)
+          .map((r) => JSON.stringify(r.message.headers) + (r.message.value?.toString('utf8').slice(0, 300) ?? ''));
+        throw new Error(
+          `${String(error)}\nverifier: ${report.slice(0, 2000)}\nshipper: ${metrics.join('; ')}\ndead letters: ${dead.join('\n')}`,
+        );
+      },
+    );
     await eventually(
       async () => (metricValue((await shipper.get('/metrics')).text, 'weblog_log_shipper_bytes_behind') === 0 ? true : undefined),
       30000,
