@@ -48,6 +48,30 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
       throw new Error(`topic ${spec.name} has ${count} partitions, ${spec.partitions} expected`);
     }
   }
+  await untilServed(admin, specs);
+}
+
+/** How long a topic just created (by us or by a service starting beside us) may take to be served. */
+const SERVED_TIMEOUT_MS = 30000;
+
+/**
+ * Waits until the leader of every partition answers for it. A caller that lost the race to create
+ * a topic learns "already exists" before the winner's partitions have leaders, and a first send
+ * then fails with "not the leader for that topic-partition".
+ */
+async function untilServed(admin: Admin, specs: readonly TopicSpec[]): Promise<void> {
+  const deadline = Date.now() + SERVED_TIMEOUT_MS;
+  for (const spec of specs) {
+    for (;;) {
+      const answered = await admin.fetchTopicOffsets(spec.name).then(
+        (offsets) => offsets.length >= spec.partitions,
+        () => false,
+      );
+      if (answered) break;
+      if (Date.now() > deadline) throw new Error(`topic ${spec.name}: not every partition has a leader after ${SERVED_TIMEOUT_MS} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
 }
 
 /** Every topic of the pipeline, as a service's configuration names them. */
