@@ -3,22 +3,10 @@
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import { cachedArtifact, cacheRoot } from '@weblog/local-infra';
+import { cachedArtifact, cacheRoot, seededRandom } from '@weblog/local-infra';
 
 /** Bumped whenever the lines change, so a cached file from older code is written again. */
 const FORMAT_VERSION = 1;
-
-/** mulberry32: a small seeded generator, so the file does not depend on Math.random. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const METHODS = ['GET', 'GET', 'GET', 'GET', 'GET', 'POST', 'POST', 'PUT', 'DELETE', 'HEAD', 'OPTIONS', 'PATCH', 'PROPFIND'];
 const PATHS = ['/', '/index.html', '/api/v1/orders', '/api/v1/users/42', '/static/app.3f9a.js', '/search', '/img/logo.png', '/cart'];
@@ -68,7 +56,7 @@ export async function accessLogFile(lines: number, log: (line: string) => void):
       announce: `writing an access log of ${lines.toLocaleString('en-US')} combined lines (first run only)`,
       build: async (partial) => {
         const out = createWriteStream(path.join(partial, 'access.log'));
-        const random = seeded(14);
+        const random = seededRandom(14);
         let chunk: string[] = [];
         for (let n = 0; n < lines; n++) {
           chunk.push(combinedLine(n, random));

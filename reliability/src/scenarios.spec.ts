@@ -1,5 +1,5 @@
 import { Ledger } from './ledger';
-import { judge, ScenarioResult, seededRandom } from './scenarios';
+import { judge, ScenarioResult } from './scenarios';
 import { resultsTable } from './suite';
 
 const ledger: Ledger = {
@@ -80,17 +80,6 @@ describe('judge', () => {
 
   it('has nothing to judge without a ledger beyond the crashes', () => {
     expect(judge(passing, undefined, [])).toEqual([]);
-  });
-});
-
-describe('seededRandom', () => {
-  it('repeats its sequence for a seed and stays in [0, 1)', () => {
-    const a = seededRandom(7);
-    const b = seededRandom(7);
-    const values = Array.from({ length: 1000 }, () => a());
-    expect(values).toEqual(Array.from({ length: 1000 }, () => b()));
-    expect(values.every((v) => v >= 0 && v < 1)).toBe(true);
-    expect(seededRandom(8)()).not.toBe(values[0]);
   });
 });
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { AuditReport } from '@weblog/kafka-common';
 import { badWebLogRecords, caughtUp, eventually, hostileWebLogs, uniqueName, webLogRun } from '@weblog/kafka-common/testing';
-import { LocalInfra } from '@weblog/local-infra';
+import { LocalInfra, seededRandom } from '@weblog/local-infra';
 import { App, APPS, DeliveryMode, Fleet } from './fleet';
 import { BAD_KIND_HEADER, BadKind, keepLedger, Ledger } from './ledger';
 
@@ -103,18 +103,6 @@ export interface Scenario {
   /** Recovery above this fails the scenario. */
   readonly recoveryLimitMs?: number;
   inject(ctx: ScenarioContext): Promise<void>;
-}
-
-/** A seeded generator (mulberry32), so a run's "random" moments can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {

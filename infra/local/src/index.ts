@@ -12,6 +12,7 @@ export { cachedArtifact, mavenJars, prepareKafka, prepareLocalInfra } from './pr
 export type { CachedArtifact } from './prepare';
 export { preparePythonPackages } from './python-packages';
 export { runTool } from './run-tool';
+export { seededRandom } from './seeded-random';
 export { requireJava, requireMaven } from './toolchain';
 export type { KafkaArtifacts, MinioArtifacts, PreparedInfra, PrepareSelection } from './prepare';
 export { cacheRoot, kafkaVersion } from './settings';
