@@ -1,6 +1,13 @@
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeFormatterBuilder;
+import java.time.format.DateTimeParseException;
+import java.time.temporal.ChronoField;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
@@ -14,12 +21,27 @@ import org.apache.kafka.streams.kstream.Produced;
 
 /**
  * The transformer's work in Kafka Streams: every string value of the JSON web log upper-cased,
- * numbers as they are, key and headers carried over. Configured only through the environment:
+ * numbers as they are, key and headers carried over, and `timestamp_utc` added (the instant in
+ * UTC, milliseconds at least, as the output contract requires). Configured only through the environment:
  * BOOTSTRAP_SERVERS, INPUT_TOPIC, OUTPUT_TOPIC, APPLICATION_ID and GUARANTEE (at_least_once or
  * exactly_once_v2); everything else is Kafka Streams' default.
  */
 public final class UpperCaseStreams {
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final DateTimeFormatter UTC = new DateTimeFormatterBuilder()
+      .appendPattern("uuuu-MM-dd'T'HH:mm:ss")
+      .appendFraction(ChronoField.NANO_OF_SECOND, 3, 6, true)
+      .appendLiteral('Z')
+      .toFormatter(Locale.ROOT);
+
+  /** ISO 8601 with a zone, or without one (read as UTC), to the UTC instant. */
+  static String utc(String timestamp) {
+    try {
+      return UTC.format(OffsetDateTime.parse(timestamp).withOffsetSameInstant(ZoneOffset.UTC));
+    } catch (DateTimeParseException zoned) {
+      return UTC.format(LocalDateTime.parse(timestamp));
+    }
+  }
 
   static byte[] upperCase(byte[] value) {
     try {
@@ -28,8 +50,9 @@ public final class UpperCaseStreams {
       for (Map.Entry<String, JsonNode> field : object.properties()) {
         if (field.getValue().isTextual()) field.setValue(object.textNode(field.getValue().textValue().toUpperCase(Locale.ROOT)));
       }
+      object.put("timestamp_utc", utc(object.path("timestamp").asText()));
       return JSON.writeValueAsBytes(object);
-    } catch (java.io.IOException error) {
+    } catch (java.io.IOException | DateTimeParseException error) {
       throw new IllegalArgumentException(error);
     }
   }
