@@ -6,6 +6,7 @@ import { RawTopicRef } from '../contracts/topics';
 import { DeadLetterReason, deadLetterMessage } from '../kafka/dead-letter';
 import { sendRaw } from '../kafka/contract-producer';
 import { BatchOutcome, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost, PartitionCommitter } from './kafka-batch.context';
+import { requestShutdown } from '../bootstrap/start-service';
 import { MetricsService } from '../metrics/metrics.service';
 import { backoffDelay } from './backoff';
 import { ConsumerLagGauge } from './consumer-lag';
@@ -52,6 +53,14 @@ export interface KafkaBatchTransportOptions {
   readonly partitionsConsumedConcurrently?: number;
   readonly consumer?: Partial<ConsumerConfig>;
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
+  /**
+   * When kafkajs gives a crashed consumer up (a non-retriable error, such as no group coordinator
+   * while a broker is still loading), the transport starts a new one this many times, with
+   * backoff, before it asks the service to exit non-zero so its supervisor restarts it (default 8).
+   */
+  readonly consumerRestarts?: number;
+  /** What giving up does (default: shut the service down with exit code 1). */
+  readonly onConsumerLost?: (error: Error) => void;
   readonly observers?: readonly TransportObserver[];
   /** Where the transport's own metrics go (consumer lag against committed offsets). */
   readonly metrics?: MetricsService;
@@ -79,6 +88,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly log: LoggerService;
   private closing = false;
+  /** Consumer restarts since the group was last joined. */
+  private restarts = 0;
+  private restartTimer?: NodeJS.Timeout;
 
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
@@ -126,6 +138,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.assignmentChanged();
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      this.restarts = 0;
       this.generation++;
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
@@ -145,9 +158,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`, undefined, KafkaBatchTransport.name);
+      if (!payload.restart && consumer === this.consumer) this.restartConsumer(payload.error);
     });
     await consumer.connect();
-    if (this.lag) {
+    if (this.lag && !this.admin) {
       this.admin = kafka.admin();
       await this.admin.connect();
     }
@@ -164,6 +178,33 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const assignment = this.assignment();
     this.lag?.retain(assignment);
     this.notify((o) => o.assignmentChanged?.(assignment));
+  }
+
+  /**
+   * kafkajs leaves a consumer it will not restart disconnected, and a service that kept running
+   * without it would look alive while consuming nothing. Start a new one after a backoff; after
+   * `consumerRestarts` failures in a row, give up loudly instead.
+   */
+  private restartConsumer(error: Error): void {
+    if (this.closing) return;
+    this.generation++;
+    this.assigned.clear();
+    this.assignmentChanged();
+    const limit = this.options.consumerRestarts ?? 8;
+    this.restarts++;
+    if (this.restarts > limit) {
+      this.log.error(`consumer lost after ${limit} restarts: ${error.message}`, undefined, KafkaBatchTransport.name);
+      (this.options.onConsumerLost ?? (() => requestShutdown(1)))(error);
+      return;
+    }
+    const retry = this.options.retry ?? { initialMs: 200, maxMs: 30000 };
+    const delay = backoffDelay(this.restarts, Math.max(retry.initialMs, 500), Math.min(retry.maxMs, 10000));
+    this.log.warn(`starting a new consumer in ${delay} ms (restart ${this.restarts} of ${limit})`, KafkaBatchTransport.name);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (this.closing) return;
+      this.start().catch((failed: unknown) => this.restartConsumer(failed instanceof Error ? failed : new Error(String(failed))));
+    }, delay);
   }
 
   /** The partitions this instance owns right now, by topic. */
@@ -314,6 +355,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** Drains: kafkajs waits for running batches before it leaves the group. */
   async close(): Promise<void> {
     this.closing = true;
+    clearTimeout(this.restartTimer);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
     await this.consumer?.disconnect();
