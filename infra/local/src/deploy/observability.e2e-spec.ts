@@ -19,7 +19,15 @@ const SERVICES = [
   { app: 'transformer', service: 'transformer', key: 'weblog_transformer_records_transformed_total' },
   { app: 's3-archiver', service: 'archiver', key: 'weblog_archiver_records_consumed_total' },
   { app: 'verifier', service: 'verifier', key: 'weblog_verifier_records_verified_total' },
+  { app: 'log-shipper', service: 'log-shipper', key: 'weblog_log_shipper_lines_shipped_total' },
 ];
+
+/** A few access-log lines for the shipper to ship, so its counters have something to show. */
+const ACCESS_LOG = Array.from(
+  { length: 20 },
+  (_, i) =>
+    `198.51.100.${i} - - [01/Dec/2026:10:00:${String(i).padStart(2, '0')} +0000] "GET /page/${i} HTTP/1.1" 200 512 "-" "curl/8.5"\n`,
+).join('');
 
 describe('Prometheus configuration and alert rules (promtool)', () => {
   let tools: DeployTools;
@@ -71,12 +79,13 @@ describe('Prometheus configuration and alert rules (promtool)', () => {
   });
 });
 
-describe('the four services under a real Prometheus', () => {
+describe('the services under a real Prometheus', () => {
   let tools: DeployTools;
   const services: ServiceProcess[] = [];
   let prometheus: ChildProcess | undefined;
   let prometheusUrl = '';
   let dir = '';
+  let logDir = '';
 
   beforeAll(async () => {
     tools = await prepareDeployTools();
@@ -93,12 +102,23 @@ describe('the four services under a real Prometheus', () => {
     const generator = await ServiceProcess.start('weblog-generator', { ...shared, GENERATOR_RATE: '50', GENERATOR_RUN_ID: id });
     services.push(generator);
     await generator.ready();
+    logDir = mkdtempSync(path.join(tmpdir(), 'observability-logs-'));
+    writeFileSync(path.join(logDir, 'access.log'), ACCESS_LOG);
+    const shipper = await ServiceProcess.start('log-shipper', {
+      ...shared,
+      SHIPPER_FILES: `combined:${path.join(logDir, 'access.log')}`,
+      SHIPPER_ID: id,
+      SHIPPER_OFFSETS_TOPIC: `${id}-shipper-offsets`,
+    });
+    services.push(shipper);
+    await shipper.ready();
   });
 
   afterAll(async () => {
     prometheus?.kill('SIGKILL');
     await Promise.all(services.map((s) => s.kill()));
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   const byService = (name: string): ServiceProcess => {
