@@ -23,7 +23,14 @@ export class AppModule {
       controllers: [ArchiverConsumer],
       providers: [
         { provide: ARCHIVER_ENV, useValue: env },
-        { provide: ARCHIVE_STORE, useFactory: () => new ArchiveStore(createS3Client(env), env.S3_BUCKET) },
+        {
+          provide: ARCHIVE_STORE,
+          useFactory: () =>
+            new ArchiveStore(createS3Client(env), env.S3_BUCKET, {
+              ...(env.ARCHIVER_SSE ? { algorithm: env.ARCHIVER_SSE } : {}),
+              ...(env.ARCHIVER_SSE_KMS_KEY_ID ? { kmsKeyId: env.ARCHIVER_SSE_KMS_KEY_ID } : {}),
+            }),
+        },
         managedProducerProvider(ARCHIVER_PRODUCER, (kafka) => createSafeProducer(kafka)),
         ArchiverMetrics,
         ArchiverService,

@@ -3,3 +3,4 @@ export * from './lib/archive-line';
 export * from './lib/archive-reader';
 export * from './lib/archive-store';
 export * from './lib/object-key';
+export * from './lib/time-partitioner';

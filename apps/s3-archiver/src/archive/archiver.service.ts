@@ -8,14 +8,15 @@ import {
   KafkaBatchContext,
   PartitionCommitter,
   ReadinessRegistry,
+  TransformedWebLog,
   TransformedWebLogContract,
   TransportObserver,
 } from '@weblog/kafka-common';
-import { archiveLine, ArchiveStore, objectKey } from '@weblog/s3-archive';
+import { archiveLine, ArchiveStore, KeyFormat, localTimeMs, objectKey, TimePartitioner } from '@weblog/s3-archive';
 import { ArchiverEnv } from '../archiver.env';
 import { ARCHIVE_STORE, ARCHIVER_ENV } from '../archiver.tokens';
 import { ArchiverMetrics } from './archiver.metrics';
-import { FlushReason, flushReason } from './flush-policy';
+import { FlushPolicy, FlushReason, flushReason } from './flush-policy';
 import { PartitionBuffer } from './partition-buffer';
 import { SerialQueue } from './serial-queue';
 
@@ -52,6 +53,9 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
   private timer?: NodeJS.Timeout;
   private s3Failing = false;
   private draining = false;
+  private readonly keyFormat: KeyFormat;
+  private readonly partitioner?: TimePartitioner;
+  private readonly policy: FlushPolicy;
 
   constructor(
     @Inject(ARCHIVER_ENV) private readonly env: ArchiverEnv,
@@ -59,6 +63,26 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
     private readonly metrics: ArchiverMetrics,
     readiness: ReadinessRegistry,
   ) {
+    this.keyFormat = {
+      layout: env.ARCHIVER_KEY_LAYOUT,
+      topicsDir: env.ARCHIVER_TOPICS_DIR,
+      naming: env.ARCHIVER_FILE_NAMING,
+      zeroPadWidth: env.ARCHIVER_OFFSET_ZERO_PAD_WIDTH,
+      gzip: env.ARCHIVER_GZIP,
+    };
+    if (env.ARCHIVER_KEY_LAYOUT === 'time')
+      this.partitioner = new TimePartitioner({
+        pathFormat: env.ARCHIVER_PATH_FORMAT,
+        durationMs: env.ARCHIVER_PARTITION_DURATION_MS,
+        timeZone: env.ARCHIVER_TIMEZONE,
+        locale: env.ARCHIVER_LOCALE,
+      });
+    this.policy = {
+      flushSize: env.ARCHIVER_FLUSH_SIZE,
+      rotateIntervalMs: env.ARCHIVER_ROTATE_INTERVAL_MS,
+      rotateScheduleIntervalMs: env.ARCHIVER_ROTATE_SCHEDULE_INTERVAL_MS,
+      localTime: (t) => localTimeMs(t, env.ARCHIVER_TIMEZONE),
+    };
     metrics.watchBuffers(() =>
       [...this.partitions.values()].map((s) => ({
         partition: s.partition,
@@ -74,6 +98,10 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   onApplicationBootstrap(): void {
+    if (this.partitioner && this.env.ARCHIVER_TIMESTAMP_EXTRACTOR === 'Wallclock')
+      this.logger.warn(
+        'ARCHIVER_TIMESTAMP_EXTRACTOR=Wallclock: a record read again after a crash may be filed under another time partition, so it can land in S3 twice',
+      );
     this.timer = setInterval(() => this.flushDueBuffers(), TICK_MS);
   }
 
@@ -97,7 +125,11 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
           continue;
         }
         const line = archiveLine(batch.topic, batch.partition, message, decoded.value, this.env.ARCHIVER_RECORD_METADATA);
-        state.buffer.append({ offset, line, timestamp: Number(message.timestamp) }, Date.now());
+        const timePath = this.partitioner?.path(this.recordTime(decoded.value, Number(message.timestamp))) ?? '';
+        // As Connect's TimeBasedPartitioner: a record of another time partition closes the object,
+        // so no object holds two partitions' records. Its key stays a function of its first record.
+        if (state.buffer.size > 0 && state.buffer.timePath !== timePath) await this.flushAll(state, 'partition');
+        state.buffer.append({ offset, line, timestamp: Number(message.timestamp), timePath }, Date.now());
         await this.flushFull(state);
         if (this.bufferedBytes() > this.env.ARCHIVER_MAX_BUFFER_BYTES) await this.flushAll(state, 'memory');
       }
@@ -114,13 +146,7 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
     const first = chunk[0];
     const last = chunk[chunk.length - 1];
     if (!first || !last) return;
-    const key = objectKey(
-      this.env.ARCHIVER_KEY_LAYOUT,
-      this.env.ARCHIVER_TOPICS_DIR,
-      { topic: state.topic, partition: state.partition, firstOffset: first.offset },
-      new Date(first.timestamp),
-      this.env.ARCHIVER_GZIP,
-    );
+    const key = objectKey(this.keyFormat, { topic: state.topic, partition: state.partition, firstOffset: first.offset }, first.timePath);
     const range = {
       topic: state.topic,
       partition: state.partition,
@@ -152,7 +178,10 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
       this.metrics.bytesUploaded.inc(chunk.reduce((sum, r) => sum + r.line.length, 0));
     } else {
       // Someone wrote this key first (an earlier life of this partition, or a stale instance):
-      // what that object holds is archived; go on after it.
+      // what that object holds is archived; go on after it. Its boundaries may differ from ours
+      // (the rotate interval is wall clock), but it starts at our first offset and runs without
+      // gaps, so dropping through its last offset loses and repeats nothing; the next object then
+      // starts where it ended, on the key the earlier writer used for its next object, if any.
       this.metrics.conflicts.inc();
       state.buffer.dropThrough(outcome.existing.lastOffset);
     }
@@ -179,12 +208,12 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
   private flushDueBuffers(): void {
     const now = Date.now();
     for (const state of this.partitions.values()) {
-      const policy = { flushSize: this.env.ARCHIVER_FLUSH_SIZE, rotateIntervalMs: this.env.ARCHIVER_ROTATE_INTERVAL_MS };
-      if (this.draining || now < state.retryAt || flushReason(policy, state.buffer.size, state.buffer.openedAt, now) !== 'time') continue;
+      const reason = flushReason(this.policy, state.buffer.size, state.buffer.openedAt, now);
+      if (this.draining || now < state.retryAt || (reason !== 'time' && reason !== 'schedule')) continue;
       state.retryAt = Number.MAX_SAFE_INTEGER;
       state.queue
         .run(async () => {
-          await this.flushAll(state, 'time');
+          await this.flushAll(state, reason);
           await this.commit(state);
         })
         .then(
@@ -262,6 +291,19 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
+  }
+
+  /** The time a record is partitioned by, per ARCHIVER_TIMESTAMP_EXTRACTOR. */
+  private recordTime(value: TransformedWebLog, kafkaTimestamp: number): number {
+    switch (this.env.ARCHIVER_TIMESTAMP_EXTRACTOR) {
+      case 'Record':
+        return kafkaTimestamp;
+      case 'Wallclock':
+        return Date.now();
+      default:
+        // Both field names read the instant in UTC; the digits below milliseconds cannot move an hour.
+        return Date.parse(`${value.timestamp_utc.slice(0, 23)}Z`);
+    }
   }
 
   private bufferedBytes(): number {

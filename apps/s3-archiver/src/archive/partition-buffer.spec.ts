@@ -1,6 +1,11 @@
 import { PartitionBuffer } from './partition-buffer';
 
-const record = (offset: number, timestamp = 0) => ({ offset: BigInt(offset), line: Buffer.from(`{"o":${offset}}\n`), timestamp });
+const record = (offset: number, timestamp = 0, timePath = '') => ({
+  offset: BigInt(offset),
+  line: Buffer.from(`{"o":${offset}}\n`),
+  timestamp,
+  timePath,
+});
 
 describe('PartitionBuffer', () => {
   it('commits the first buffered offset, then the next unseen one once everything is archived', () => {
@@ -48,6 +53,13 @@ describe('PartitionBuffer', () => {
     expect(buffer.committable()).toBe(4n);
     buffer.append(record(4), 0);
     expect(buffer.committable()).toBe(4n);
+  });
+
+  it('tells the time partition of what it holds', () => {
+    const buffer = new PartitionBuffer();
+    expect(buffer.timePath).toBeUndefined();
+    buffer.append(record(1, 0, 'dt=2026-11-23/hour=10'), 0);
+    expect(buffer.timePath).toBe('dt=2026-11-23/hour=10');
   });
 
   it('counts bytes of what it holds', () => {

@@ -1,8 +1,10 @@
-/** One record waiting in a partition's buffer: its offset, its archive line, and its time. */
+/** One record waiting in a partition's buffer: its offset, its archive line, its time and its time partition. */
 export interface BufferedRecord {
   readonly offset: bigint;
   readonly line: Buffer;
   readonly timestamp: number;
+  /** The time partition path the record is filed under ('' in the offset layout). */
+  readonly timePath: string;
 }
 
 /**
@@ -34,6 +36,11 @@ export class PartitionBuffer {
   /** Time of the oldest buffered record (its Kafka timestamp), for the oldest-record age metric. */
   get oldestRecordTime(): number | undefined {
     return this.records[0]?.timestamp;
+  }
+
+  /** The time partition of what the buffer holds: the archiver writes it out before taking a record of another. */
+  get timePath(): string | undefined {
+    return this.records[0]?.timePath;
   }
 
   /** True when the record was already seen (a redelivery) and must be ignored. */

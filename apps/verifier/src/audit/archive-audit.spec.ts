@@ -1,7 +1,7 @@
 import { KafkaMessage } from 'kafkajs';
 import { aTransformedWebLog } from '@weblog/kafka-common/testing';
 import { RestoredRecord } from '@weblog/s3-archive';
-import { ArchiveAudit } from './archive-audit';
+import { ArchiveAudit, BARE_VALUES_REFUSAL } from './archive-audit';
 
 const log = (n: number) => aTransformedWebLog({ event_id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}` });
 const message = (offset: number, value: unknown) =>
@@ -13,6 +13,7 @@ const restored = (partition: number, offset: number, value: ReturnType<typeof lo
   timestamp: undefined,
   headers: {},
   value,
+  coordinates: 'kafka',
 });
 
 describe('ArchiveAudit', () => {
@@ -24,6 +25,13 @@ describe('ArchiveAudit', () => {
     }
     audit.addTopicRecord(0, message(5, { bad: true }));
     expect(audit.report()).toMatchObject({ ok: true, topicRecords: 5, archivedRecords: 5, invalidInTopic: 1 });
+  });
+
+  it('refuses, in one line, an archive of bare values it cannot compare by offset', () => {
+    const audit = new ArchiveAudit();
+    audit.addTopicRecord(0, message(0, log(0)));
+    expect(() => audit.addArchivedRecord({ ...restored(0, 0, log(0)), coordinates: 'position' })).toThrow(BARE_VALUES_REFUSAL);
+    expect(BARE_VALUES_REFUSAL).not.toContain('\n');
   });
 
   it('names missing, duplicated and unexpected records by event id', () => {

@@ -26,6 +26,13 @@ export interface RestoredRecord {
   readonly timestamp: string | undefined;
   readonly headers: Record<string, string>;
   readonly value: TransformedWebLog;
+  /**
+   * `kafka`: the line carried its own coordinates. `position`: a bare value (Connect's JsonFormat)
+   * whose offset is the object's first offset plus its line number, exact only where the
+   * partition has no gaps (dead-lettered records, transaction markers); order is still that of
+   * the partition, since objects sort by first offset and lines keep their order.
+   */
+  readonly coordinates: 'kafka' | 'position';
 }
 
 /** Every archive object of a topic, grouped by partition, each partition in offset order. */
@@ -75,6 +82,7 @@ export function parseArchiveObject(object: ArchiveObject, body: Buffer): { recor
       timestamp: envelope?.timestamp,
       headers: envelope?.headers ?? {},
       value: decoded.value,
+      coordinates: envelope ? 'kafka' : 'position',
     });
     position++;
   });

@@ -48,10 +48,17 @@ function status(error: unknown): number | undefined {
  * The archive bucket. Objects are written with `If-None-Match: *`, so of two writers of one key
  * exactly one wins; the loser learns from the winner's metadata which offsets it already holds.
  */
+/** Server-side encryption of archive objects, as the S3 sink's `s3.ssea.name` and `s3.sse.kms.key.id`. */
+export interface ArchiveEncryption {
+  readonly algorithm?: 'AES256' | 'aws:kms';
+  readonly kmsKeyId?: string;
+}
+
 export class ArchiveStore {
   constructor(
     readonly client: S3Client,
     readonly bucket: string,
+    private readonly encryption: ArchiveEncryption = {},
   ) {}
 
   async checkBucket(): Promise<void> {
@@ -70,6 +77,8 @@ export class ArchiveStore {
           IfNoneMatch: '*',
           ContentType: 'application/x-ndjson',
           ...(compress ? { ContentEncoding: 'gzip' } : {}),
+          ...(this.encryption.algorithm ? { ServerSideEncryption: this.encryption.algorithm } : {}),
+          ...(this.encryption.kmsKeyId ? { SSEKMSKeyId: this.encryption.kmsKeyId } : {}),
           Metadata: {
             topic: range.topic,
             partition: String(range.partition),

@@ -1,15 +1,22 @@
 /**
- * Object keys are a pure function of (topic, partition, first offset) — plus the hour of the
- * first record in the time layout — so an upload repeated after a crash or by a second instance
- * lands on the same key, where a conditional put tells who was first.
+ * Object keys are a pure function of (topic, partition, first offset) — plus the time partition of
+ * the object's records in the time layout, itself a function of the first record — so an upload
+ * repeated after a crash or by a second instance lands on the same key, where a conditional put
+ * tells who was first.
  *
- *   offset layout: <dir>/<topic>/partition=<p>/<topic>+<p>+<first offset, 20 digits>.jsonl[.gz]
- *   time layout:   <dir>/<topic>/dt=YYYY-MM-DD/hour=HH/partition=<p>/<same file name>
+ * Two namings of the file, both `<topic>+<partition>+<start offset>` as the Kafka Connect S3 sink
+ * writes it:
+ *   archiver: offset zero padded to 20 digits (every offset sorts), `.jsonl[.gz]`; the time layout
+ *             keeps `partition=<p>/` below the time path.
+ *   connect:  Connect's own names: `filename.offset.zero.pad.width` digits (10 by default),
+ *             `.json[.gz]`, and the time path straight above the file, as its TimeBasedPartitioner.
  *
- * The file name follows the Kafka Connect S3 sink's `<topic>+<partition>+<start offset>`, zero
- * padded so keys sort in offset order.
+ *   offset layout: <dir>/<topic>/partition=<p>/<file>
+ *   time layout:   <dir>/<topic>/<time path>/partition=<p>/<file>   (archiver naming)
+ *                  <dir>/<topic>/<time path>/<file>                 (connect naming)
  */
 export type KeyLayout = 'offset' | 'time';
+export type FileNaming = 'archiver' | 'connect';
 
 export interface ObjectKeyParts {
   readonly topic: string;
@@ -17,15 +24,27 @@ export interface ObjectKeyParts {
   readonly firstOffset: bigint;
 }
 
-const OFFSET_DIGITS = 20;
+export interface KeyFormat {
+  readonly layout: KeyLayout;
+  readonly topicsDir: string;
+  readonly naming: FileNaming;
+  /** Digits of the start offset in the connect naming. */
+  readonly zeroPadWidth: number;
+  readonly gzip: boolean;
+}
 
-export function objectKey(layout: KeyLayout, topicsDir: string, parts: ObjectKeyParts, firstRecordTime: Date, gzip: boolean): string {
-  const file = `${parts.topic}+${parts.partition}+${parts.firstOffset.toString().padStart(OFFSET_DIGITS, '0')}.jsonl${gzip ? '.gz' : ''}`;
-  const dir = topicsDir.replace(/\/+$/, '');
-  const prefix = dir.length > 0 ? `${dir}/` : '';
-  if (layout === 'offset') return `${prefix}${parts.topic}/partition=${parts.partition}/${file}`;
-  const iso = firstRecordTime.toISOString();
-  return `${prefix}${parts.topic}/dt=${iso.slice(0, 10)}/hour=${iso.slice(11, 13)}/partition=${parts.partition}/${file}`;
+const ARCHIVER_OFFSET_DIGITS = 20;
+export const CONNECT_DEFAULT_ZERO_PAD_WIDTH = 10;
+
+/** `timePath` is the time partition of the object's records (see TimePartitioner); unused in the offset layout. */
+export function objectKey(format: KeyFormat, parts: ObjectKeyParts, timePath: string): string {
+  const connect = format.naming === 'connect';
+  const digits = connect ? format.zeroPadWidth : ARCHIVER_OFFSET_DIGITS;
+  const extension = `${connect ? '.json' : '.jsonl'}${format.gzip ? '.gz' : ''}`;
+  const file = `${parts.topic}+${parts.partition}+${parts.firstOffset.toString().padStart(digits, '0')}${extension}`;
+  const prefix = topicPrefix(format.topicsDir, parts.topic);
+  if (format.layout === 'offset') return `${prefix}partition=${parts.partition}/${file}`;
+  return connect ? `${prefix}${timePath}/${file}` : `${prefix}${timePath}/partition=${parts.partition}/${file}`;
 }
 
 /** The prefix under which every object of a topic lives, in either layout. */
@@ -34,17 +53,17 @@ export function topicPrefix(topicsDir: string, topic: string): string {
   return `${dir.length > 0 ? `${dir}/` : ''}${topic}/`;
 }
 
-const FILE_NAME = /(?:^|\/)([^/]+)\+(\d+)\+(\d{1,20})\.jsonl(\.gz)?$/;
+const FILE_NAME = /(?:^|\/)([^/]+)\+(\d+)\+(\d{1,20})\.jsonl?(\.gz)?$/;
 
-/** Recovers topic, partition and first offset from a key; undefined for keys that are not archive objects. */
+/** Recovers topic, partition and first offset from a key of either naming; undefined for keys that are not archive objects. */
 export function parseObjectKey(key: string): (ObjectKeyParts & { gzip: boolean; hour?: string }) | undefined {
   const match = FILE_NAME.exec(key);
   if (!match) return undefined;
   const time = /dt=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\//.exec(key);
   return {
-    topic: match[1],
+    topic: match[1] ?? '',
     partition: Number(match[2]),
-    firstOffset: BigInt(match[3]),
+    firstOffset: BigInt(match[3] ?? '0'),
     gzip: match[4] !== undefined,
     ...(time ? { hour: `${time[1]}T${time[2]}` } : {}),
   };
