@@ -110,9 +110,10 @@ describe('s3-archiver against real Kafka and S3', () => {
       50,
     );
     expect(Date.now() - acknowledgedAt).toBeLessThanOrEqual(3000 + 1000);
-    const day = new Date().toISOString().slice(0, 10);
+    // Filed by the records' own time (their timestamp_utc), not by when they arrived.
+    const utc = sent[0]?.value.timestamp_utc ?? '';
     expect(archive.objects.map((o) => o.key)).toEqual([
-      expect.stringMatching(new RegExp(`/dt=${day}/hour=\\d{2}/partition=1/[^/]+\\.jsonl\\.gz$`)),
+      expect.stringMatching(new RegExp(`/dt=${utc.slice(0, 10)}/hour=${utc.slice(11, 13)}/partition=1/[^/]+\\.jsonl\\.gz$`)),
     ]);
     expect(archive.records.map((r) => r.value.event_id)).toEqual(sent.map((r) => r.value.event_id));
   });
