@@ -717,6 +717,9 @@ export const INVALID_STARTUP_ENV: readonly [string, Record<string, string>][] = 
   ['KAFKA_BROKERS', { KAFKA_BROKERS: '' }],
   ['PORT', { PORT: 'eighty' }],
   ['PORT', { PORT: '70000' }],
+  ['KAFKA_SASL_MECHANISM', { KAFKA_SASL_USERNAME: 'user', KAFKA_SASL_PASSWORD: 'secret' }],
+  ['KAFKA_SSL', { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'user', KAFKA_SASL_PASSWORD: 'secret' }],
+  ['KAFKA_TOPIC_OUTPUT', { KAFKA_TOPIC_INPUT: 'same-topic', KAFKA_TOPIC_OUTPUT: 'same-topic' }],
 ];
 
 /** Starts an app with a bad variable: it must exit 1 with exactly one line naming the variable. */

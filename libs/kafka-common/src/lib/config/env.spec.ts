@@ -50,6 +50,25 @@ describe('parseEnv', () => {
     ['bad boolean', { ...valid, KAFKA_SSL: 'maybe' }, 'KAFKA_SSL', 'true or false'],
     ['unknown SASL mechanism', { ...valid, KAFKA_SASL_MECHANISM: 'gssapi' }, 'KAFKA_SASL_MECHANISM', 'plain, scram-sha-256'],
     ['SASL without a user', { ...valid, KAFKA_SASL_MECHANISM: 'plain' }, 'KAFKA_SASL_USERNAME', 'required when KAFKA_SASL_MECHANISM'],
+    [
+      'SASL credentials without a mechanism',
+      { ...valid, KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+      'KAFKA_SASL_MECHANISM',
+      'required when KAFKA_SASL_USERNAME',
+    ],
+    [
+      'SASL PLAIN without TLS',
+      { ...valid, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' },
+      'KAFKA_SSL',
+      'password in clear',
+    ],
+    [
+      'input and output topics equal',
+      { ...valid, KAFKA_TOPIC_OUTPUT: 'input-topic' },
+      'KAFKA_TOPIC_OUTPUT',
+      'differ from KAFKA_TOPIC_INPUT',
+    ],
+    ['dead letters into the input', { ...valid, KAFKA_TOPIC_DEAD_LETTER: 'input-topic' }, 'KAFKA_TOPIC_DEAD_LETTER', 'must differ'],
     ['bad bucket', { ...valid, S3_BUCKET: 'Bad_Bucket' }, 'S3_BUCKET', 'S3 bucket name'],
     ['bad endpoint', { ...valid, S3_ENDPOINT: 'not a url' }, 'S3_ENDPOINT', 'URL'],
     ['bind address with a port', { ...valid, HTTP_HOST: '127.0.0.1:3002' }, 'HTTP_HOST', 'IP address or a host name'],
@@ -61,6 +80,15 @@ describe('parseEnv', () => {
     expect(error.message).toContain(variable);
     expect(error.message).toContain(expectation);
     expect(error.message).not.toContain('\n');
+  });
+
+  it('accepts SASL PLAIN over TLS, SCRAM without TLS, and PLAIN without TLS only when told to', () => {
+    const credentials = { KAFKA_SASL_USERNAME: 'u', KAFKA_SASL_PASSWORD: 'p' };
+    expect(() => parseEnv(schema, { ...valid, ...credentials, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SSL: 'true' })).not.toThrow();
+    expect(() => parseEnv(schema, { ...valid, ...credentials, KAFKA_SASL_MECHANISM: 'scram-sha-512' })).not.toThrow();
+    expect(() =>
+      parseEnv(schema, { ...valid, ...credentials, KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_PLAIN_WITHOUT_TLS: 'true' }),
+    ).not.toThrow();
   });
 
   it('binds every interface unless HTTP_HOST names an address', () => {

@@ -91,6 +91,8 @@ export const kafkaEnvShape = {
     .optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
   KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  /** SASL PLAIN sends the password as it is: refused without TLS unless this says it is accepted. */
+  KAFKA_SASL_PLAIN_WITHOUT_TLS: booleanFlag(false),
   KAFKA_TOPIC_PARTITIONS: positiveInt(DEFAULT_PARTITIONS, 10000),
   KAFKA_TOPIC_REPLICATION_FACTOR: positiveInt(1, 32),
   ...topicVariable(InputTopic),
@@ -175,11 +177,32 @@ export function s3Region(env: Pick<S3Env, 'S3_REGION' | 'AWS_REGION'>): string {
 export function serviceEnv<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.object(shape).superRefine((env, ctx) => {
     const values = env as Record<string, unknown>;
-    if (values['KAFKA_SASL_MECHANISM'] === undefined) return;
-    for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
-      if (values[variable] === undefined) {
-        ctx.addIssue({ code: 'custom', path: [variable], message: 'is required when KAFKA_SASL_MECHANISM is set' });
+    const issue = (variable: string, message: string) => ctx.addIssue({ code: 'custom', path: [variable], message });
+    // Topics: a service whose output is its input would feed on itself; a dead letter sent to a
+    // topic the pipeline reads would come back as a bad record again.
+    const input = values['KAFKA_TOPIC_INPUT'];
+    const output = values['KAFKA_TOPIC_OUTPUT'];
+    if (input !== undefined && input === output) issue('KAFKA_TOPIC_OUTPUT', 'must differ from KAFKA_TOPIC_INPUT');
+    const deadLetter = values[DEAD_LETTER_TOPIC_VARIABLE];
+    if (deadLetter !== undefined && (deadLetter === input || deadLetter === output)) {
+      issue(DEAD_LETTER_TOPIC_VARIABLE, 'must differ from KAFKA_TOPIC_INPUT and KAFKA_TOPIC_OUTPUT');
+    }
+    const mechanism = values['KAFKA_SASL_MECHANISM'];
+    if (mechanism === undefined) {
+      // Credentials with no mechanism would be ignored, and the client would connect without them.
+      if (values['KAFKA_SASL_USERNAME'] !== undefined || values['KAFKA_SASL_PASSWORD'] !== undefined) {
+        issue('KAFKA_SASL_MECHANISM', 'is required when KAFKA_SASL_USERNAME or KAFKA_SASL_PASSWORD is set');
       }
+      return;
+    }
+    for (const variable of ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']) {
+      if (values[variable] === undefined) issue(variable, 'is required when KAFKA_SASL_MECHANISM is set');
+    }
+    if (mechanism === 'plain' && values['KAFKA_SSL'] !== true && values['KAFKA_SASL_PLAIN_WITHOUT_TLS'] !== true) {
+      issue(
+        'KAFKA_SSL',
+        'must be true with KAFKA_SASL_MECHANISM=plain, which sends the password in clear (or set KAFKA_SASL_PLAIN_WITHOUT_TLS=true)',
+      );
     }
   });
 }
