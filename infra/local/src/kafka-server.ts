@@ -49,6 +49,18 @@ export async function waitForKafka(brokers: string[], timeoutMs: number, gaveUp:
 const propertyValue = (value: string): string => value.replace(/\\/g, '\\\\');
 
 /** A single combined broker+controller node in KRaft mode, restartable on the same ports and data. */
+/**
+ * A Kafka Uuid: 16 random bytes in unpadded base64url. One in 64 starts with '-', which the
+ * storage tool's argument parser reads as an option ("--cluster-id: expected one argument"), so
+ * such ids are drawn again, as Kafka's own Uuid.randomUuid does.
+ */
+export function newClusterId(random: (size: number) => Buffer = randomBytes): string {
+  for (;;) {
+    const id = random(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
+}
+
 export class KafkaServer {
   private readonly server: ServerProcess;
   private readonly outputFile: string;
@@ -127,8 +139,7 @@ export class KafkaServer {
       '',
     ];
     writeFileSync(properties, lines.join('\n'));
-    // Kafka Uuids are 16 random bytes in unpadded base64url.
-    const clusterId = randomBytes(16).toString('base64url');
+    const clusterId = newClusterId();
     await runTool(
       'java',
       [
