@@ -20,6 +20,20 @@ export { prepareDeployTools } from './deploy-tools';
 export type { DeployTools } from './deploy-tools';
 export { DEBIAN_PACKAGES, debianToolVersions, prepareDebianTools } from './debian-tools';
 export type { DebianTools } from './debian-tools';
+export {
+  checkConfigRejected,
+  checkStartsAndStops,
+  cpuSeconds,
+  freePort,
+  peakRssBytes,
+  runCommand,
+  runServiceToExit,
+  serviceEnvironment,
+  serviceMain,
+  ServiceProcess,
+  SupervisedProcess,
+} from './supervisor';
+export type { ExitStatus, ProcessSpec, ReadinessProbe, Usage } from './supervisor';
 
 export interface LocalInfraOptions {
   /** Buckets to create (existing ones are kept). */
