@@ -1,8 +1,9 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Admin } from 'kafkajs';
 import { VerificationReport } from '@weblog/kafka-common';
-import { eventually, isolatedTopics, metricValue, peakRssBytes, ServiceProcess } from '@weblog/kafka-common/testing';
+import { eventually, isolatedTopics, metricValue } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
 
 export const APPS = ['weblog-generator', 'transformer', 's3-archiver', 'verifier'] as const;
 export type App = (typeof APPS)[number];
@@ -12,8 +13,6 @@ interface Member {
   readonly app: App;
   readonly name: string;
   readonly process: ServiceProcess;
-  /** Stopped or killed on purpose: its exit is not a failure. */
-  expectedExit: boolean;
 }
 
 /**
@@ -28,7 +27,6 @@ export class Fleet {
   private mainRun: string | undefined;
   private readonly members: Member[] = [];
   private readonly current = new Map<string, Member>();
-  private readonly peaks = new Map<App, number>();
   private readonly unexpectedExits: string[] = [];
   private readonly sampler: NodeJS.Timeout;
 
@@ -43,13 +41,7 @@ export class Fleet {
     this.topics = isolatedTopics(id);
     this.groups = { transformer: `${id}-transformer`, archiver: `${id}-archiver` };
     this.sampler = setInterval(() => this.sampleMemory(), 250);
-    process.once('exit', this.killOnExit);
   }
-
-  /** However the suite ends (Ctrl-C, an uncaught error), no service outlives it. */
-  private readonly killOnExit = () => {
-    for (const member of this.members) if (member.process.running) process.kill(member.process.pid ?? 0, 'SIGKILL');
-  };
 
   private env(app: App): Record<string, string> {
     const shared = { ...this.infraEnv, ...this.topics.env, S3_BUCKET: 'weblog-archive', LOG_LEVEL: 'warn' };
@@ -78,18 +70,16 @@ export class Fleet {
 
   /** Starts a service (or a second generator under another name) and waits until it is ready. */
   async start(app: App, extra: Record<string, string> = {}, name: string = app): Promise<ServiceProcess> {
-    const process = await ServiceProcess.start(app, { ...this.env(app), ...extra });
     mkdirSync(this.logDir, { recursive: true });
-    const log = createWriteStream(path.join(this.logDir, `${name}-${this.members.filter((m) => m.name === name).length + 1}.log`));
-    process.onOutput((chunk) => log.write(chunk));
-    void process.whenExited().then(() => log.end());
-    const member: Member = { app, name, process, expectedExit: false };
+    const logFile = path.join(this.logDir, `${name}-${this.members.filter((m) => m.name === name).length + 1}.log`);
+    const process = await ServiceProcess.start(app, { ...this.env(app), ...extra }, { logFile });
+    const member: Member = { app, name, process };
     this.members.push(member);
     this.current.set(name, member);
-    void process.whenExited().then((code) => {
-      if (!member.expectedExit && !(name !== app && code === 0)) {
+    process.onUnexpectedExit(({ code }) => {
+      // A second generator given a count is done when it exits 0.
+      if (!(name !== app && code === 0))
         this.unexpectedExits.push(`${name} exited with ${String(code)} unasked:\n${process.logs.slice(-1500)}`);
-      }
     });
     await process.ready(120000);
     return process;
@@ -134,8 +124,6 @@ export class Fleet {
   async kill(name: string): Promise<void> {
     const member = this.current.get(name);
     if (!member) return;
-    this.sampleMemory();
-    member.expectedExit = true;
     await member.process.kill();
   }
 
@@ -143,8 +131,6 @@ export class Fleet {
   async stop(name: string): Promise<number | null> {
     const member = this.current.get(name);
     if (!member) return null;
-    this.sampleMemory();
-    member.expectedExit = true;
     return member.process.stop(60000);
   }
 
@@ -199,18 +185,16 @@ export class Fleet {
     return Date.now() - since;
   }
 
+  /** The kernel's high-water mark goes with the process: read it while each one runs. */
   private sampleMemory(): void {
-    for (const member of this.current.values()) {
-      if (!member.process.running) continue;
-      const bytes = peakRssBytes(member.process.pid);
-      this.peaks.set(member.app, Math.max(this.peaks.get(member.app) ?? 0, bytes));
-    }
+    for (const member of this.current.values()) member.process.usage();
   }
 
   /** Peak resident memory of each service over all its incarnations, in MiB. */
   peakRssMiB(): Record<App, number> {
     this.sampleMemory();
-    return Object.fromEntries(APPS.map((app) => [app, Math.round((this.peaks.get(app) ?? 0) / (1024 * 1024))])) as Record<App, number>;
+    const peak = (app: App) => Math.max(0, ...this.members.filter((m) => m.app === app).map((m) => m.process.usage().peakRssBytes));
+    return Object.fromEntries(APPS.map((app) => [app, Math.round(peak(app) / (1024 * 1024))])) as Record<App, number>;
   }
 
   /** Exits nobody asked for: a service that needs a manual restart. */
@@ -230,7 +214,6 @@ export class Fleet {
   /** Every process that may still run, for a test's cleanup. */
   async killAll(): Promise<void> {
     clearInterval(this.sampler);
-    process.removeListener('exit', this.killOnExit);
-    await Promise.all(this.members.map((m) => ((m.expectedExit = true), m.process.kill())));
+    await Promise.all(this.members.map((m) => m.process.kill()));
   }
 }
