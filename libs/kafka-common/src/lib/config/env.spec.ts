@@ -108,3 +108,31 @@ describe('parseEnv', () => {
     expect(error.message.length).toBeLessThan(200);
   });
 });
+
+describe('KAFKA_TOPIC_MIN_INSYNC_REPLICAS', () => {
+  it('is unset by default, so the broker default applies', () => {
+    expect(parseEnv(schema, valid).KAFKA_TOPIC_MIN_INSYNC_REPLICAS).toBeUndefined();
+  });
+
+  it('accepts a value up to the replication factor', () => {
+    const env = parseEnv(schema, { ...valid, KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' });
+    expect([env.KAFKA_TOPIC_REPLICATION_FACTOR, env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS]).toEqual([3, 2]);
+  });
+
+  it.each([
+    ['zero', '0', 'whole number from 1 to 32'],
+    ['fractional', '1.5', 'whole number from 1 to 32'],
+    ['not a number', 'two', 'whole number from 1 to 32'],
+  ])('refuses %s', (_name, value, expectation) => {
+    const error = errorFor({ ...valid, KAFKA_TOPIC_MIN_INSYNC_REPLICAS: value });
+    expect(error.variable).toBe('KAFKA_TOPIC_MIN_INSYNC_REPLICAS');
+    expect(error.message).toContain(expectation);
+  });
+
+  it('refuses more in-sync replicas than replicas, which no acks=all write could satisfy', () => {
+    const error = errorFor({ ...valid, KAFKA_TOPIC_REPLICATION_FACTOR: '1', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' });
+    expect(error.message).toBe(
+      'Invalid configuration: KAFKA_TOPIC_MIN_INSYNC_REPLICAS must not exceed KAFKA_TOPIC_REPLICATION_FACTOR (1), or no write with acks=all succeeds (got "2")',
+    );
+  });
+});

@@ -95,6 +95,13 @@ export const kafkaEnvShape = {
   KAFKA_SASL_PLAIN_WITHOUT_TLS: booleanFlag(false),
   KAFKA_TOPIC_PARTITIONS: positiveInt(DEFAULT_PARTITIONS, 10000),
   KAFKA_TOPIC_REPLICATION_FACTOR: positiveInt(1, 32),
+  /** Unset: the broker's min.insync.replicas applies to the topics a service creates. */
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: z.coerce
+    .number({ error: 'must be a whole number from 1 to 32' })
+    .int({ error: 'must be a whole number from 1 to 32' })
+    .min(1, { error: 'must be a whole number from 1 to 32' })
+    .max(32, { error: 'must be a whole number from 1 to 32' })
+    .optional(),
   ...topicVariable(InputTopic),
   ...topicVariable(OutputTopic),
   ...topicVariable(ReprocessedTopic),
@@ -186,6 +193,12 @@ export function serviceEnv<Shape extends z.ZodRawShape>(shape: Shape) {
     const deadLetter = values[DEAD_LETTER_TOPIC_VARIABLE];
     if (deadLetter !== undefined && (deadLetter === input || deadLetter === output)) {
       issue(DEAD_LETTER_TOPIC_VARIABLE, 'must differ from KAFKA_TOPIC_INPUT and KAFKA_TOPIC_OUTPUT');
+    }
+    // More in-sync replicas than replicas and no write with acks=all would ever succeed.
+    const minInsync = values['KAFKA_TOPIC_MIN_INSYNC_REPLICAS'];
+    const replicas = values['KAFKA_TOPIC_REPLICATION_FACTOR'];
+    if (typeof minInsync === 'number' && typeof replicas === 'number' && minInsync > replicas) {
+      issue('KAFKA_TOPIC_MIN_INSYNC_REPLICAS', `must not exceed KAFKA_TOPIC_REPLICATION_FACTOR (${replicas}), or no write with acks=all succeeds`);
     }
     const mechanism = values['KAFKA_SASL_MECHANISM'];
     if (mechanism === undefined) {

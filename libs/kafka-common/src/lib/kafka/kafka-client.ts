@@ -64,6 +64,8 @@ export interface PipelineTopics {
   readonly deadLetter: RawTopicRef;
   readonly partitions: number;
   readonly replicationFactor: number;
+  /** Undefined: the broker's default. */
+  readonly minInsyncReplicas: number | undefined;
 }
 
 export function pipelineTopics(env: KafkaEnv): PipelineTopics {
@@ -75,5 +77,6 @@ export function pipelineTopics(env: KafkaEnv): PipelineTopics {
     deadLetter: { name: names[DEAD_LETTER_TOPIC_VARIABLE] ?? DEAD_LETTER_TOPIC_DEFAULT },
     partitions: env.KAFKA_TOPIC_PARTITIONS,
     replicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
+    minInsyncReplicas: env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
   };
 }

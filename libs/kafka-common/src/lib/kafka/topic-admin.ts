@@ -5,8 +5,18 @@ export interface TopicSpec {
   readonly name: string;
   readonly partitions: number;
   readonly replicationFactor: number;
+  /** Replicas a write with acks=all needs; unset, the broker's default. */
+  readonly minInsyncReplicas?: number;
   /** Topic configuration set at creation. */
   readonly config?: Readonly<Record<string, string>>;
+}
+
+/** The configuration a topic is created with: its own entries, and min.insync.replicas when given. */
+export function topicConfig(spec: TopicSpec): Record<string, string> {
+  return {
+    ...(spec.minInsyncReplicas !== undefined ? { 'min.insync.replicas': String(spec.minInsyncReplicas) } : {}),
+    ...spec.config,
+  };
 }
 
 /**
@@ -33,7 +43,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
           topic: spec.name,
           numPartitions: spec.partitions,
           replicationFactor: spec.replicationFactor,
-          configEntries: Object.entries(spec.config ?? {}).map(([name, value]) => ({ name, value })),
+          configEntries: Object.entries(topicConfig(spec)).map(([name, value]) => ({ name, value })),
         })),
       })
       .catch((error: unknown) => {
@@ -80,6 +90,7 @@ export function pipelineTopicSpecs(topics: PipelineTopics): TopicSpec[] {
     name,
     partitions: topics.partitions,
     replicationFactor: topics.replicationFactor,
+    ...(topics.minInsyncReplicas !== undefined ? { minInsyncReplicas: topics.minInsyncReplicas } : {}),
     ...(name === topics.deadLetter.name ? { config: { 'max.message.bytes': String(DEAD_LETTER_MAX_MESSAGE_BYTES) } } : {}),
   }));
 }
