@@ -1,12 +1,34 @@
 import { Admin } from 'kafkajs';
+import { S3Client } from '@aws-sdk/client-s3';
 import { parseEnv, s3EnvShape, serviceEnv } from '@weblog/kafka-common';
 import { committedOffsets } from '@weblog/kafka-common/testing';
+import { LocalInfra, startLocalInfra } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client, listArchive, readArchiveObject, RestoredRecord } from '@weblog/s3-archive';
 
 /** The archive bucket the launcher created, through the same client code the services use. */
 export function testStore(bucket = 'weblog-archive'): ArchiveStore {
   const env = parseEnv(serviceEnv({ ...s3EnvShape }), { ...process.env, S3_BUCKET: bucket });
   return new ArchiveStore(createS3Client(env), bucket);
+}
+
+/** An S3 server of the test's own (beside the shared Kafka), so stopping it disturbs no other test. */
+export async function privateS3(): Promise<LocalInfra> {
+  const shared = process.env['S3_ENDPOINT'];
+  delete process.env['S3_ENDPOINT'];
+  try {
+    return await startLocalInfra({ buckets: ['weblog-archive'] });
+  } finally {
+    process.env['S3_ENDPOINT'] = shared;
+  }
+}
+
+/** The archive bucket of a private S3 server. */
+export function privateStore(infra: LocalInfra): ArchiveStore {
+  const { endpoint, accessKeyId, secretAccessKey } = infra.s3;
+  return new ArchiveStore(
+    new S3Client({ region: 'us-east-1', endpoint, forcePathStyle: true, credentials: { accessKeyId, secretAccessKey } }),
+    'weblog-archive',
+  );
 }
 
 export interface ArchiveContents {

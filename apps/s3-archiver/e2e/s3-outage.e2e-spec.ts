@@ -10,21 +10,8 @@ import {
   testKafka,
   uniqueName,
 } from '@weblog/kafka-common/testing';
-import { LocalInfra, startLocalInfra } from '@weblog/local-infra';
-import { S3Client } from '@aws-sdk/client-s3';
-import { ArchiveStore } from '@weblog/s3-archive';
-import { differences, groupCommitted, readArchive } from './archive-helpers';
-
-/** An S3 server of this test's own, so stopping it disturbs no other test. */
-async function privateS3(): Promise<LocalInfra> {
-  const shared = process.env['S3_ENDPOINT'];
-  delete process.env['S3_ENDPOINT'];
-  try {
-    return await startLocalInfra({ buckets: ['weblog-archive'] });
-  } finally {
-    process.env['S3_ENDPOINT'] = shared;
-  }
-}
+import { LocalInfra } from '@weblog/local-infra';
+import { differences, groupCommitted, privateS3, privateStore, readArchive } from './archive-helpers';
 
 describe('s3-archiver while the S3 server is down', () => {
   let kafka: Kafka;
@@ -57,15 +44,7 @@ describe('s3-archiver while the S3 server is down', () => {
     const groupId = uniqueName('archiver-outage');
     const topicsDir = uniqueName('archive');
     const env = s3.env();
-    const store = new ArchiveStore(
-      new S3Client({
-        region: 'us-east-1',
-        endpoint: s3.s3.endpoint,
-        forcePathStyle: true,
-        credentials: { accessKeyId: s3.s3.accessKeyId, secretAccessKey: s3.s3.secretAccessKey },
-      }),
-      'weblog-archive',
-    );
+    const store = privateStore(s3);
     const bufferCap = 512 * 1024;
     archiver = await ServiceProcess.start('s3-archiver', {
       ...topics.env,
