@@ -1,13 +1,15 @@
 import { rmSync } from 'node:fs';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { orphanGuard } from './guard';
-import { KafkaServer, waitForKafka } from './kafka-server';
+import { KafkaCluster, LaunchedKafka } from './kafka-cluster';
+import { replicationOf, waitForKafka } from './kafka-server';
 import { MinioServer } from './minio-server';
 import { freePorts } from './ports';
 import { prepareLocalInfra } from './prepare';
 import { createRunDir, RunDir } from './run-dir';
 import { defaultLog, keepRunDirs, Log } from './settings';
 
+export type { KafkaCluster, KafkaNode, PartitionState } from './kafka-cluster';
 export { cachedArtifact, mavenJars, prepareKafka, prepareLocalInfra } from './prepare';
 export type { CachedArtifact } from './prepare';
 export { preparePythonPackages } from './python-packages';
@@ -36,6 +38,11 @@ export {
 export type { ExitStatus, ProcessSpec, ReadinessProbe, Usage } from './supervisor';
 
 export interface LocalInfraOptions {
+  /**
+   * Kafka nodes to launch (default 1), each a broker and a voter of the KRaft quorum. Three or
+   * more give topics and internal topics 3 replicas and a minimum of 2 in sync.
+   */
+  kafkaNodes?: number;
   /** Buckets to create (existing ones are kept). */
   buckets?: string[];
   /** Progress and diagnostics; defaults to stderr. */
@@ -67,12 +74,18 @@ export interface LocalInfra {
   runDir: string | undefined;
   /** Variables that point a service at these servers. */
   env(): Record<string, string>;
-  /** Pids of the launched servers while they run, for fault-injection tests. */
+  /** The launched Kafka nodes, to fault one of them; undefined when KAFKA_BROKERS named the brokers. */
+  readonly cluster: KafkaCluster | undefined;
+  /** Pids of the launched servers while they run (of Kafka, the first node's), for fault-injection tests. */
   pids(): { kafka: number | undefined; s3: number | undefined };
+  /** Stops every Kafka node. */
   stopKafka(): Promise<void>;
-  /** SIGKILL of the broker: no controlled shutdown, as in a crash. */
+  /**
+   * SIGKILL of the broker: no controlled shutdown, as in a crash. On a cluster, of the node that
+   * leads the most partitions, so the fault moves leadership.
+   */
   killKafka(): Promise<void>;
-  /** Same ports and data directory as before the stop. */
+  /** Starts the Kafka nodes that are down: same ports and data directories as before. */
   startKafka(): Promise<void>;
   stopS3(): Promise<void>;
   /** Same port, data and credentials as before the stop. */
@@ -116,7 +129,7 @@ class LocalInfraImpl implements LocalInfra {
   constructor(
     readonly kafkaBrokers: string[],
     readonly s3: S3Settings,
-    private readonly kafka: KafkaServer | undefined,
+    private readonly kafka: LaunchedKafka | undefined,
     private readonly minio: MinioServer | undefined,
     private readonly dir: RunDir | undefined,
     private readonly log: Log,
@@ -128,9 +141,17 @@ class LocalInfraImpl implements LocalInfra {
     return this.dir?.path;
   }
 
+  get cluster(): KafkaCluster | undefined {
+    return this.kafka;
+  }
+
   env(): Record<string, string> {
+    const nodes = this.kafka?.nodes.length ?? 1;
+    const { replicas, minInsync } = replicationOf(nodes);
     return {
       KAFKA_BROKERS: this.kafkaBrokers.join(','),
+      // A service creates its topics with as many replicas as the launched cluster can hold.
+      ...(nodes > 1 ? { KAFKA_TOPIC_REPLICATION_FACTOR: String(replicas), KAFKA_TOPIC_MIN_INSYNC_REPLICAS: String(minInsync) } : {}),
       S3_ENDPOINT: this.s3.endpoint,
       S3_REGION: this.s3.region,
       S3_FORCE_PATH_STYLE: String(this.s3.forcePathStyle),
@@ -141,10 +162,10 @@ class LocalInfraImpl implements LocalInfra {
   }
 
   pids(): { kafka: number | undefined; s3: number | undefined } {
-    return { kafka: this.kafka?.pid, s3: this.minio?.pid };
+    return { kafka: this.kafka?.nodes[0]?.pid, s3: this.minio?.pid };
   }
 
-  private launchedKafka(): KafkaServer {
+  private launchedKafka(): LaunchedKafka {
     if (!this.kafka) throw new Error('Kafka was not launched here (KAFKA_BROKERS is set), so it cannot be stopped or started');
     if (this.stopping) throw new Error('local infrastructure already stopped');
     return this.kafka;
@@ -161,11 +182,13 @@ class LocalInfraImpl implements LocalInfra {
   }
 
   async killKafka(): Promise<void> {
-    await this.launchedKafka().kill();
+    const kafka = this.launchedKafka();
+    const node = kafka.nodes.length === 1 ? kafka.nodes[0] : await kafka.busiestLeader();
+    await node?.kill('SIGKILL');
   }
 
   async startKafka(): Promise<void> {
-    await this.launchedKafka().start();
+    await this.launchedKafka().startStopped();
   }
 
   async stopS3(): Promise<void> {
@@ -236,12 +259,14 @@ function externalS3(endpoint: string): S3Settings {
 }
 
 /**
- * Starts a real Kafka broker and a real S3 server on loopback ports (or adopts the ones named by
+ * Starts a real Kafka (one broker, or a KRaft cluster of `kafkaNodes`) and a real S3 server on loopback ports (or adopts the ones named by
  * KAFKA_BROKERS / S3_ENDPOINT), resolving and building them first if the cache is cold.
  */
 export async function startLocalInfra(opts: LocalInfraOptions = {}): Promise<LocalInfra> {
   const log = opts.log ?? defaultLog;
   const buckets = opts.buckets ?? [];
+  const kafkaNodes = opts.kafkaNodes ?? 1;
+  if (!Number.isInteger(kafkaNodes) || kafkaNodes < 1 || kafkaNodes > 9) throw new Error(`kafkaNodes must be a whole number from 1 to 9, got ${kafkaNodes}`);
   const started = Date.now();
   const brokersFromEnv = (process.env['KAFKA_BROKERS'] ?? '')
     .split(',')
@@ -256,7 +281,7 @@ export async function startLocalInfra(opts: LocalInfraOptions = {}): Promise<Loc
   const dir = launchKafka || launchS3 ? await createRunDir(opts.runDir, log) : undefined;
   if (dir) orphanGuard.removeOnCrash(dir.path);
 
-  let kafka: KafkaServer | undefined;
+  let kafka: LaunchedKafka | undefined;
   let minio: MinioServer | undefined;
   const abandon = async (error: unknown): Promise<never> => {
     await Promise.allSettled([kafka?.stop(), minio?.stop()]);
@@ -272,12 +297,13 @@ export async function startLocalInfra(opts: LocalInfraOptions = {}): Promise<Loc
   };
 
   try {
-    // Taken in one batch so the kernel cannot hand the same port to both servers.
-    const [brokerPort, controllerPort, s3Port, consolePort] = (await freePorts(4)) as [number, number, number, number];
+    // Taken in one batch so the kernel cannot hand the same port to two servers.
+    const ports = await freePorts(2 + kafkaNodes * 2);
+    const [s3Port, consolePort] = ports as [number, number];
     if (prepared.minio && dir) minio = MinioServer.create(prepared.minio, dir.path, [s3Port, consolePort], log);
     const kafkaReady = async (): Promise<void> => {
       if (prepared.kafka && dir) {
-        kafka = await KafkaServer.create(prepared.kafka, dir.path, [brokerPort, controllerPort], log);
+        kafka = await LaunchedKafka.create(prepared.kafka, dir.path, ports.slice(2), kafkaNodes, log);
         await kafka.start();
         return;
       }
