@@ -2,7 +2,8 @@
 // writes all of it to S3 at flush size 10 and 10,000. The limit beside it: how many objects of the
 // same size a plain @aws-sdk/client-s3 PutObject loop stores at the same concurrency.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { ServiceProcess, uniqueName } from '@weblog/kafka-common/testing';
+import { uniqueName } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
 import { Rates, ratio, round, table } from './measure';

@@ -1,14 +1,7 @@
 // What every benchmark shares: the servers, clients, the peers, and the way a run is watched.
 import { Admin, Kafka } from 'kafkajs';
-import {
-  createTestTopics,
-  consumeRecords,
-  cpuSeconds,
-  eventually,
-  peakRssBytes,
-  ServiceProcess,
-  uniqueName,
-} from '@weblog/kafka-common/testing';
+import { createTestTopics, consumeRecords, eventually, uniqueName } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
 import { Measured, PeerArtifacts } from './peers';
 import { rates, Rates, round, Sample } from './measure';
 
@@ -20,14 +13,15 @@ export interface BenchContext {
   readonly say: (line: string) => void;
 }
 
-/** Memory and CPU of a process under test, read while it still runs. */
+/** Memory and CPU of a process under test, as last read while it ran. */
 export interface Footprint {
   readonly peakRssMiB: number;
   readonly cpuSeconds: number;
 }
 
 export function footprint(process: Measured): Footprint {
-  return { peakRssMiB: Math.round(peakRssBytes(process.pid) / 2 ** 20), cpuSeconds: round(cpuSeconds(process.pid), 1) };
+  const usage = process.usage();
+  return { peakRssMiB: Math.round(usage.peakRssBytes / 2 ** 20), cpuSeconds: round(usage.cpuSeconds, 1) };
 }
 
 /** New topics named `<prefix>-<unique>-<name>`, with as many partitions as the services create. */
@@ -69,15 +63,13 @@ export async function watch(
 ): Promise<{ rates: Rates; footprint: Footprint }> {
   const samples: Sample[] = [];
   const elapsed = () => Number(globalThis.process.hrtime.bigint() - startedAt) / 1e9;
-  let last: Footprint = { peakRssMiB: 0, cpuSeconds: 0 };
   const outcome = await eventually(
     async () => {
       const running = process.running;
       const done = await progress();
       samples.push({ seconds: elapsed(), done });
       // Read while the process lives: a generator that is done exits, and its figures go with it.
-      const now = footprint(process);
-      if (now.peakRssMiB > 0) last = now;
+      process.usage();
       if (done >= total) return 'done';
       return running ? undefined : 'exited';
     },
@@ -89,7 +81,7 @@ export async function watch(
   if (outcome === 'exited') {
     throw new Error(`the process under test exited after ${samples.at(-1)?.done ?? 0} of ${total} records:\n${process.logs.slice(-3000)}`);
   }
-  return { rates: rates(samples, total), footprint: last };
+  return { rates: rates(samples, total), footprint: footprint(process) };
 }
 
 /** Every string of a record is upper-case: the peer did the work rather than copy the input. */

@@ -2,8 +2,9 @@
 // the verifier measures each record from the generator's send to its own receipt. The peer: the
 // same pipeline with Kafka Streams in the transformer's place.
 import { RunReport, VerificationReport } from '@weblog/kafka-common';
-import { eventually, ServiceProcess, uniqueName } from '@weblog/kafka-common/testing';
-import { BenchContext, footprint, Footprint, freshTopics } from './context';
+import { eventually, uniqueName } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
+import { BenchContext, footprint, freshTopics } from './context';
 import { ratio, round, table } from './measure';
 import { Measured, startStreams, startTransformer } from './peers';
 
@@ -47,12 +48,9 @@ async function pipelineRun(
   };
   const group = `${topics.input}-transformer`;
   const processes: Record<string, Measured> = {};
-  const peaks: Record<string, Footprint> = {};
+  // Read while each process lives: a generator that is done exits, and its figures go with it.
   const sample = () => {
-    for (const [name, p] of Object.entries(processes)) {
-      const now = footprint(p);
-      if (now.peakRssMiB > 0) peaks[name] = now;
-    }
+    for (const p of Object.values(processes)) p.usage();
   };
   try {
     processes['transformer'] =
@@ -123,7 +121,7 @@ async function pipelineRun(
       p50Ms: round(report.latencyMs.p50, 1),
       p99Ms: round(report.latencyMs.p99, 1),
       maxMs: round(report.latencyMs.max, 1),
-      peakRssMiB: Object.fromEntries(Object.entries(peaks).map(([name, f]) => [name, f.peakRssMiB])),
+      peakRssMiB: Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, footprint(p).peakRssMiB])),
     };
   } finally {
     await Promise.all(Object.values(processes).map((p) => p.stop()));

@@ -19,8 +19,9 @@ import {
   requireJava,
   requireMaven,
   runTool,
+  ServiceProcess,
+  SupervisedProcess,
 } from '@weblog/local-infra';
-import { ServiceProcess, WatchedProcess } from '@weblog/kafka-common/testing';
 
 const peersDir = path.resolve(__dirname, '../peers');
 const log = (line: string) => process.stdout.write(`  ${line}\n`);
@@ -69,12 +70,12 @@ export async function preparePeers(): Promise<PeerArtifacts> {
 }
 
 /** What the benchmarks need of a process under test, ours or a peer's. */
-export type Measured = Pick<WatchedProcess, 'pid' | 'running' | 'logs' | 'stop'>;
+export type Measured = Pick<SupervisedProcess, 'pid' | 'running' | 'logs' | 'stop' | 'usage'>;
 
 /** A Kafka command-line tool (ProducerPerformance, ConsumerPerformance) run to completion. */
 export async function kafkaTool(kafka: KafkaArtifacts, main: string, args: readonly string[], timeoutMs = 600000): Promise<string> {
   const logs = mkdtempSync(path.join(tmpdir(), 'weblog-kafka-tool-'));
-  const tool = WatchedProcess.spawn(
+  const tool = SupervisedProcess.spawn(
     main,
     'java',
     ['-cp', `${kafka.libs}/*`, `-Dlog4j2.configurationFile=${kafka.log4jConfig}`, `-Dkafka.logs.dir=${logs}`, main, ...args],
@@ -94,8 +95,8 @@ export type Guarantee = 'at-least-once' | 'exactly-once';
 export function startStreams(
   peers: PeerArtifacts,
   options: { brokers: string; input: string; output: string; applicationId: string; guarantee: Guarantee },
-): WatchedProcess {
-  return WatchedProcess.spawn(
+): SupervisedProcess {
+  return SupervisedProcess.spawn(
     'Kafka Streams',
     'java',
     ['-cp', peers.streamsClassPath, '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', 'UpperCaseStreams'],
@@ -113,8 +114,8 @@ export function startStreams(
 export function startPython(
   peers: PeerArtifacts,
   options: { brokers: string; input: string; output: string; groupId: string },
-): WatchedProcess {
-  return WatchedProcess.spawn('kafka-python loop', 'python3', [path.join(peersDir, 'python', 'transform.py')], {
+): SupervisedProcess {
+  return SupervisedProcess.spawn('kafka-python loop', 'python3', [path.join(peersDir, 'python', 'transform.py')], {
     PYTHONPATH: peers.pythonPath,
     PYTHONUNBUFFERED: '1',
     BOOTSTRAP_SERVERS: options.brokers,
@@ -125,8 +126,8 @@ export function startPython(
 }
 
 /** The bare kafkajs loop: the same library and producer as our transformer, none of its work. */
-export function startKafkajsLoop(options: { brokers: string; input: string; output: string; groupId: string }): WatchedProcess {
-  return WatchedProcess.spawn('kafkajs loop', process.execPath, [path.join(__dirname, 'kafkajs-loop.js')], {
+export function startKafkajsLoop(options: { brokers: string; input: string; output: string; groupId: string }): SupervisedProcess {
+  return SupervisedProcess.spawn('kafkajs loop', process.execPath, [path.join(__dirname, 'kafkajs-loop.js')], {
     BOOTSTRAP_SERVERS: options.brokers,
     INPUT_TOPIC: options.input,
     OUTPUT_TOPIC: options.output,
@@ -183,8 +184,11 @@ export async function prepareShipperPeers(kafka: KafkaArtifacts): Promise<Shippe
 }
 
 /** `kcat -P -l FILE`: every line of the file a record, librdkafka's defaults (acks=all, no key). */
-export function startKcatProducer(peers: ShipperPeerArtifacts, options: { brokers: string; topic: string; file: string }): WatchedProcess {
-  return WatchedProcess.spawn('kcat', peers.debian.kcat, ['-P', '-b', options.brokers, '-t', options.topic, '-l', options.file], {
+export function startKcatProducer(
+  peers: ShipperPeerArtifacts,
+  options: { brokers: string; topic: string; file: string },
+): SupervisedProcess {
+  return SupervisedProcess.spawn('kcat', peers.debian.kcat, ['-P', '-b', options.brokers, '-t', options.topic, '-l', options.file], {
     ...peers.debian.env,
   });
 }
@@ -219,7 +223,7 @@ export async function committedRecordCount(peers: ShipperPeerArtifacts, brokers:
 export function startConnect(
   peers: ShipperPeerArtifacts,
   options: { brokers: string; topic: string; file: string; restPort: number },
-): WatchedProcess {
+): SupervisedProcess {
   const dir = mkdtempSync(path.join(tmpdir(), 'weblog-connect-'));
   const properties = (entries: Record<string, string>) =>
     `${Object.entries(entries)
@@ -247,7 +251,7 @@ export function startConnect(
       topic: options.topic,
     }),
   );
-  return WatchedProcess.spawn(
+  return SupervisedProcess.spawn(
     'Kafka Connect',
     'java',
     [

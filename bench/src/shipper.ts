@@ -3,7 +3,8 @@
 // exactly once), kcat -P (each line as it is, the ceiling of a plain producer) and Kafka Connect's
 // FileStreamSource in standalone mode (what the original pipeline notes ship files with).
 import { statSync } from 'node:fs';
-import { consumeRecords, freePort, metricValue, ServiceProcess, uniqueName } from '@weblog/kafka-common/testing';
+import { consumeRecords, metricValue, uniqueName } from '@weblog/kafka-common/testing';
+import { freePort, ServiceProcess } from '@weblog/local-infra';
 import { accessLogFile } from './access-log';
 import { BenchContext, Footprint, freshTopics, recordsIn, watch } from './context';
 import { Rates, ratio, round, table } from './measure';

@@ -6,19 +6,8 @@ import { networkInterfaces, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { Admin, Kafka } from 'kafkajs';
 import { AuditReport, parseEnv, s3EnvShape, serviceEnv, VerificationReport } from '@weblog/kafka-common';
-import {
-  caughtUp,
-  consumeAll,
-  eventually,
-  freePort,
-  isolatedTopics,
-  metricValue,
-  ServiceProcess,
-  testKafka,
-  uniqueName,
-  WatchedProcess,
-} from '@weblog/kafka-common/testing';
-import { DebianTools, prepareDebianTools } from '@weblog/local-infra';
+import { caughtUp, consumeAll, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { DebianTools, freePort, prepareDebianTools, ServiceProcess, SupervisedProcess as WatchedProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client, listArchive, readArchiveObject } from '@weblog/s3-archive';
 
 /** Requests per phase: before the rotation, between rotation and reopen, around the shipper's SIGKILL, after its restart. */

@@ -3,16 +3,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DeadLetterHeaders, decode, headerNumber, headerText, PipelineHeaders, WebLogContract } from '@weblog/kafka-common';
 import {
-  checkConfigRejected,
   consumeAll,
   eventually,
   INVALID_STARTUP_ENV,
   isolatedTopics,
   metricValue,
-  ServiceProcess,
   testKafka,
   uniqueName,
 } from '@weblog/kafka-common/testing';
+import { checkConfigRejected, ServiceProcess } from '@weblog/local-infra';
 
 const SHIPPED = 'weblog_log_shipper_lines_shipped_total';
 const METHODS = ['GET', 'GET', 'POST', 'PUT', 'DELETE', 'HEAD', 'PROPFIND', 'PURGE'];

@@ -14,13 +14,10 @@ import {
   isolatedTopics,
   metricValue,
   produceJson,
-  runCommand,
-  serviceEnvironment,
-  ServiceProcess,
   testKafka,
   uniqueName,
 } from '@weblog/kafka-common/testing';
-import { preparePythonPackages } from '@weblog/local-infra';
+import { preparePythonPackages, runCommand, serviceEnvironment, ServiceProcess } from '@weblog/local-infra';
 import { topicPrefix } from '@weblog/s3-archive';
 import { differences, readArchive, testStore } from './archive-helpers';
 

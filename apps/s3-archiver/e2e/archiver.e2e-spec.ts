@@ -6,10 +6,10 @@ import {
   isolatedTopics,
   metricValue,
   produceJson,
-  ServiceProcess,
   testKafka,
   uniqueName,
 } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
 import { differences, groupCommitted, readArchive, testStore } from './archive-helpers';
 
 describe('s3-archiver against real Kafka and S3', () => {

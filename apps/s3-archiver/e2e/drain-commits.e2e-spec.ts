@@ -1,15 +1,6 @@
 import { Admin, Kafka, Producer } from 'kafkajs';
-import {
-  aTransformedWebLog,
-  caughtUp,
-  eventually,
-  isolatedTopics,
-  metricValue,
-  ServiceProcess,
-  testKafka,
-  uniqueName,
-} from '@weblog/kafka-common/testing';
-import { LocalInfra } from '@weblog/local-infra';
+import { aTransformedWebLog, caughtUp, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { LocalInfra, ServiceProcess } from '@weblog/local-infra';
 import { differences, privateS3, privateStore, readArchive } from './archive-helpers';
 
 /**

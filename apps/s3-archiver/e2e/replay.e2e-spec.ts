@@ -1,18 +1,8 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { Admin, Kafka, Producer } from 'kafkajs';
 import { decode, TransformedWebLogContract } from '@weblog/kafka-common';
-import {
-  aTransformedWebLog,
-  caughtUp,
-  consumeAll,
-  eventually,
-  isolatedTopics,
-  runCommand,
-  serviceEnvironment,
-  ServiceProcess,
-  testKafka,
-  uniqueName,
-} from '@weblog/kafka-common/testing';
+import { aTransformedWebLog, caughtUp, consumeAll, eventually, isolatedTopics, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { runCommand, serviceEnvironment, ServiceProcess } from '@weblog/local-infra';
 import { readArchive, testStore } from './archive-helpers';
 
 describe('replay of the S3 archive into reprocessed-data', () => {

@@ -6,11 +6,10 @@ import {
   isolatedTopics,
   metricValue,
   produceJson,
-  ServiceProcess,
   testKafka,
   uniqueName,
 } from '@weblog/kafka-common/testing';
-import { LocalInfra } from '@weblog/local-infra';
+import { LocalInfra, ServiceProcess } from '@weblog/local-infra';
 import { differences, groupCommitted, privateS3, privateStore, readArchive } from './archive-helpers';
 
 describe('s3-archiver while the S3 server is down', () => {

@@ -20,11 +20,11 @@ import {
   metricValue,
   produceJson,
   realWorldWebLogs,
-  ServiceProcess,
   testKafka,
   uniqueName,
   webLogRun,
 } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
 
 const TRANSFORMED = 'weblog_transformer_records_transformed_total';
 

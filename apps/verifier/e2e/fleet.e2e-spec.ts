@@ -1,6 +1,7 @@
 import { Admin, Kafka } from 'kafkajs';
 import { AuditReport, VerificationReport } from '@weblog/kafka-common';
-import { caughtUp, eventually, isolatedTopics, metricValue, ServiceProcess, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { caughtUp, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
 
 const RECORDS = 20000;
 

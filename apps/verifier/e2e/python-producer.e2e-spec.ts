@@ -19,12 +19,10 @@ import {
   eventually,
   isolatedTopics,
   metricValue,
-  ServiceProcess,
   testKafka,
   uniqueName,
-  WatchedProcess,
 } from '@weblog/kafka-common/testing';
-import { preparePythonPackages } from '@weblog/local-infra';
+import { preparePythonPackages, ServiceProcess, SupervisedProcess as WatchedProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client, listArchive, readArchiveObject } from '@weblog/s3-archive';
 
 const RECORDS = 2000;

@@ -1,4 +1,5 @@
-import { checkConfigRejected, checkStartsAndStops, INVALID_STARTUP_ENV } from '@weblog/kafka-common/testing';
+import { INVALID_STARTUP_ENV } from '@weblog/kafka-common/testing';
+import { checkConfigRejected, checkStartsAndStops } from '@weblog/local-infra';
 
 describe('verifier start-up', () => {
   it.each(INVALID_STARTUP_ENV)('stops with one line naming %s and exit 1 when it is invalid', (variable, overrides) => {

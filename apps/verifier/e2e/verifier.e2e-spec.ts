@@ -1,15 +1,7 @@
 import { Kafka, Producer } from 'kafkajs';
 import { PipelineHeaders, VerificationReport } from '@weblog/kafka-common';
-import {
-  aTransformedWebLog,
-  eventually,
-  freePort,
-  isolatedTopics,
-  produceJson,
-  ServiceProcess,
-  testKafka,
-  uniqueName,
-} from '@weblog/kafka-common/testing';
+import { aTransformedWebLog, eventually, isolatedTopics, produceJson, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { freePort, ServiceProcess } from '@weblog/local-infra';
 
 /** Runs of `count` records each, as a transformer would have written them. */
 const runRecords = (runId: string, count: number) =>

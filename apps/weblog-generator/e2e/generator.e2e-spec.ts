@@ -1,13 +1,6 @@
 import { decode, headerNumber, headerText, PipelineHeaders, WebLogContract } from '@weblog/kafka-common';
-import {
-  consumeRecords,
-  consumeUntil,
-  eventually,
-  isolatedTopics,
-  metricValue,
-  ServiceProcess,
-  testKafka,
-} from '@weblog/kafka-common/testing';
+import { consumeRecords, consumeUntil, eventually, isolatedTopics, metricValue, testKafka } from '@weblog/kafka-common/testing';
+import { ServiceProcess } from '@weblog/local-infra';
 
 const ACKNOWLEDGED = 'weblog_generator_records_acknowledged_total';
 

@@ -1,12 +1,13 @@
 // `npm start`: local Kafka and S3, the four services as separate processes, and a live view.
 // Ctrl-C (or the end of --count / --duration) stops the generator first, lets the pipeline drain,
 // flushes the archiver, audits S3 against the output topic and prints the final report.
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { AuditReport, RunReport, VerificationReport } from '@weblog/kafka-common';
-import { eventually, metricValue, ServiceProcess } from '@weblog/kafka-common/testing';
+import { eventually, metricValue } from '@weblog/kafka-common/testing';
 import { startLocalInfra } from './index';
+import { ServiceProcess } from './supervisor';
 
 const USAGE = `usage: npm start -- [--rate N] [--count N] [--duration SECONDS] [--mode at-least-once|exactly-once] [--seed N]
   --rate       records per second from the generator (default 200; 0 = as fast as possible)
@@ -51,10 +52,8 @@ async function main(): Promise<number> {
     const service = await ServiceProcess.start(
       app,
       { ...infra.env(), LOG_LEVEL: 'log', ...env },
-      { port: PORTS[app], ownProcessGroup: true },
+      { port: PORTS[app], ownProcessGroup: true, logFile: path.join(logDir, `${app}.log`) },
     );
-    const log = createWriteStream(path.join(logDir, `${app}.log`));
-    service.onOutput((chunk) => log.write(chunk));
     services.set(app, service);
     return service;
   };
@@ -137,7 +136,7 @@ async function main(): Promise<number> {
     const missing = report.runs.reduce((sum, r) => sum + r.missing, 0);
     return missing === 0 && audit.ok ? 0 : 1;
   } finally {
-    await Promise.all([...services.values()].map((s) => s.stop().catch(() => s.kill())));
+    await Promise.all([...services.values()].map((s) => s.stop()));
     await infra.stop();
     say('everything stopped');
   }

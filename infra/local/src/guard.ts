@@ -1,6 +1,6 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import os from 'node:os';
-import { signalTree } from './processes';
+import { signalTree } from './supervisor';
 
 /**
  * The watchdog runs as a separate, detached Node process so that it survives a SIGKILL of the

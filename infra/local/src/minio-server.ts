@@ -3,7 +3,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { orphanGuard } from './guard';
 import { MinioArtifacts } from './prepare';
-import { describeTails, ServerProcess, startUntilHealthy } from './processes';
+import { describeTails } from './processes';
+import { ServerProcess, startUntilHealthy } from './supervisor';
 import { PID_SUFFIX } from './run-dir';
 import { envTimeout, Log } from './settings';
 

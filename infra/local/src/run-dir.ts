@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { commandLine, isAlive, modifiedMsAgo, readPidFile, terminatePid } from './processes';
+import { commandLine, isAlive, modifiedMsAgo, readPidFile } from './processes';
+import { terminatePid } from './supervisor';
 import { keepRunDirs, Log, runsRoot } from './settings';
 
 const OWNER_FILE = 'owner.json';

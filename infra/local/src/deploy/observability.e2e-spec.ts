@@ -2,10 +2,11 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { eventually, freePort, isolatedTopics, ServiceProcess, uniqueName } from '@weblog/kafka-common/testing';
+import { eventually, isolatedTopics, uniqueName } from '@weblog/kafka-common/testing';
 import { parse, stringify } from 'yaml';
 import { DeployTools, prepareDeployTools } from '../deploy-tools';
 import { prometheusRelease } from '../settings';
+import { freePort, ServiceProcess } from '../supervisor';
 import { AlertRule, alertRules, Dashboard, dashboardQueries, exportedNames, metricNames, readYaml, repoFile, run } from './deploy-checks';
 
 const PROMETHEUS_CONFIG = 'observability/prometheus/prometheus.yml';
