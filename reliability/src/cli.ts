@@ -3,12 +3,15 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROFILES, SCENARIOS } from './scenarios';
-import { describeMachine, privateInfra, resultsTable, SuiteClients, SuiteRun, writeResults } from './suite';
+import { PROFILES, SCENARIOS, scenariosOf } from './scenarios';
+import { describeMachine, privateInfra, resultsTable, SUITE_KAFKA_NODES, SuiteClients, SuiteRun, writeResults } from './suite';
 
-const USAGE = `usage: npm run reliability -- [--profile long|short] [--scenario NAME]... [--seed N] [--out FILE]
-  --profile   long (default): the full scenarios; short: the ones npm test runs
-  --scenario  run only these (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}
+const USAGE = `usage: npm run reliability -- [--profile long|short] [--scenario NAME]... [--brokers 3|1] [--seed N] [--out FILE]
+  --profile   long (default): the full scenarios; short: the ones npm test runs, smaller
+  --scenario  run only these, in either profile (default: all of the profile's):
+              ${SCENARIOS.map((s) => `${s.name}${s.profiles ? ` (${s.profiles.join(', ')} only)` : ''}`).join(', ')}
+  --brokers   Kafka nodes (default 3, a KRaft cluster at RF 3 / min ISR 2); 1: one broker, where
+              the cluster scenarios cannot run
   --seed      seed of the random kill moments (default 1)
   --out       results file (default reliability/results/<profile>.json); a full long run also
               rewrites the table in RELIABILITY.md`;
@@ -22,6 +25,7 @@ async function main(): Promise<number> {
       profile: { type: 'string', default: 'long' },
       scenario: { type: 'string', multiple: true },
       seed: { type: 'string', default: '1' },
+      brokers: { type: 'string', default: String(SUITE_KAFKA_NODES) },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -36,9 +40,11 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got ${values.seed}`);
   const unknown = (values.scenario ?? []).filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  const selected = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : SCENARIOS;
+  const selected = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : scenariosOf(profile.name);
 
-  const infra = await privateInfra((line) => say(`  ${line}`));
+  const brokers = Number(values.brokers);
+  if (brokers !== 1 && brokers !== 3) throw new Error(`--brokers must be 3 or 1, got ${values.brokers}`);
+  const infra = await privateInfra((line) => say(`  ${line}`), brokers);
   // Ctrl-C: the servers stop, and exiting kills the services of the scenario that was running.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.once(signal, () => {
@@ -70,7 +76,7 @@ async function main(): Promise<number> {
   writeResults(out, run);
   const table = resultsTable(run);
   say(`\n${table}\n\nresults in ${path.relative(process.cwd(), out)}`);
-  if (profile.name === 'long' && selected.length === SCENARIOS.length && values.out === undefined) {
+  if (profile.name === 'long' && selected.length === scenariosOf('long').length && values.out === undefined) {
     const doc = path.join(repositoryRoot, 'RELIABILITY.md');
     const text = readFileSync(doc, 'utf8');
     const updated = text.replace(

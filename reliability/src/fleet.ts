@@ -8,6 +8,8 @@ import { ServiceProcess } from '@weblog/local-infra';
 export const APPS = ['weblog-generator', 'transformer', 's3-archiver', 'verifier'] as const;
 export type App = (typeof APPS)[number];
 export type DeliveryMode = 'at-least-once' | 'exactly-once';
+/** The bucket the suite's S3 server holds and every fleet archives into, each under its own prefix. */
+export const ARCHIVE_BUCKET = 'weblog-archive';
 
 interface Member {
   readonly app: App;
@@ -16,17 +18,21 @@ interface Member {
 }
 
 /**
- * The four services of one scenario as separate processes, on topics, groups and an S3 prefix of
- * their own. Tracks every incarnation: peak memory per service (sampled from the kernel's
+ * The four services of one scenario as separate processes (one instance each, or more in one
+ * group), on topics, groups and an S3 prefix of their own. Tracks every incarnation: peak memory per service (sampled from the kernel's
  * high-water mark), the generator runs it started, and any exit nobody asked for.
  */
 export class Fleet {
   readonly topics: ReturnType<typeof isolatedTopics>;
   readonly groups: { readonly transformer: string; readonly archiver: string };
   readonly runIds: string[] = [];
+  /** Runs sent into earlier incarnations of the topics (deleted and recreated since): no longer counted. */
+  readonly retiredRunIds: string[] = [];
   private mainRun: string | undefined;
   private readonly members: Member[] = [];
   private readonly current = new Map<string, Member>();
+  /** Instances under SIGSTOP: a SIGTERM would wait for their SIGCONT, so they are resumed first. */
+  private readonly paused = new Set<string>();
   private readonly unexpectedExits: string[] = [];
   private readonly sampler: NodeJS.Timeout;
 
@@ -44,7 +50,7 @@ export class Fleet {
   }
 
   private env(app: App): Record<string, string> {
-    const shared = { ...this.infraEnv, ...this.topics.env, S3_BUCKET: 'weblog-archive', LOG_LEVEL: 'warn' };
+    const shared = { ...this.infraEnv, ...this.topics.env, S3_BUCKET: ARCHIVE_BUCKET, LOG_LEVEL: 'warn' };
     switch (app) {
       case 'transformer':
         return {
@@ -78,7 +84,7 @@ export class Fleet {
     this.current.set(name, member);
     process.onUnexpectedExit(({ code }) => {
       // A second generator given a count is done when it exits 0.
-      if (!(name !== app && code === 0))
+      if (!(app === 'weblog-generator' && name !== app && code === 0))
         this.unexpectedExits.push(`${name} exited with ${String(code)} unasked:\n${process.logs.slice(-1500)}`);
     });
     await process.ready(120000);
@@ -106,6 +112,45 @@ export class Fleet {
   async startPipeline(): Promise<void> {
     await Promise.all((['verifier', 's3-archiver', 'transformer'] as const).map((app) => this.start(app)));
     await this.startGenerator(this.rate);
+  }
+
+  /**
+   * Scale-out: one more instance of a service in the same group, with its own name
+   * (`transformer-2`, ...), port and log. Resolves with its name once it is ready.
+   */
+  async startInstance(app: Exclude<App, 'weblog-generator'>): Promise<string> {
+    const taken = new Set(this.members.filter((m) => m.app === app).map((m) => m.name));
+    let n = 1;
+    while (taken.has(n === 1 ? app : `${app}-${n}`)) n++;
+    const name = n === 1 ? app : `${app}-${n}`;
+    await this.start(app, {}, name);
+    return name;
+  }
+
+  /** Names of the running instances of a service. */
+  instances(app: App): string[] {
+    return [...this.current.values()].filter((m) => m.app === app && m.process.running).map((m) => m.name);
+  }
+
+  /** SIGSTOP: the instance hangs (a long GC pause, a frozen VM), keeping its sockets, until resume(). */
+  pause(name: string): void {
+    this.paused.add(name);
+    this.service(name).pause();
+  }
+
+  resume(name: string): void {
+    this.paused.delete(name);
+    this.service(name).resume();
+  }
+
+  /**
+   * The topics were deleted and recreated: the runs sent so far belong to their earlier
+   * incarnation, and only runs started from now on are counted. Returns the retired runs.
+   */
+  retireRuns(): string[] {
+    const retired = this.runIds.splice(0);
+    this.retiredRunIds.push(...retired);
+    return retired;
   }
 
   service(name: string): ServiceProcess {
@@ -204,6 +249,7 @@ export class Fleet {
 
   /** Stops every service still running (SIGTERM), the generator first. */
   async shutdown(): Promise<void> {
+    for (const name of [...this.paused]) this.resume(name);
     this.sampleMemory();
     clearInterval(this.sampler);
     const running = [...this.current.entries()].filter(([, m]) => m.process.running);

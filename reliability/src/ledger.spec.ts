@@ -35,7 +35,11 @@ describe('LedgerTally', () => {
 
   it('balances when every input arrived once, upper-cased', () => {
     const t = tally();
-    for (const log of logs) t.output(message(json(upper(log))));
+    for (const [partition, log] of logs.entries()) {
+      const out = message(json(upper(log)));
+      t.output(out, partition);
+      t.archived({ partition, offset: out.offset, eventId: upper(log).event_id, runId: 'run1' });
+    }
     expect(t.ledger()).toEqual({
       generated: 3,
       resentByProducers: 0,
@@ -46,6 +50,12 @@ describe('LedgerTally', () => {
       deadLettered: 0,
       badSent: 0,
       badMisfiled: [],
+      missingInS3: 0,
+      duplicatedInS3: 0,
+      unexpectedInS3: 0,
+      earlierIncarnationInS3: 0,
+      archiveProblems: 0,
+      s3Examples: [],
     });
   });
 
@@ -88,5 +98,52 @@ describe('LedgerTally', () => {
     const out = { ...sixFields, event_id: id, url: sixFields.url.toUpperCase(), user_agent: sixFields.user_agent.toUpperCase() };
     t.output(message(json({ ...out, timestamp: '2026-11-23T19:15:30+09:00', referer: 'X', timestamp_utc: '2026-11-23T10:15:30.000Z' })));
     expect(t.ledger()).toMatchObject({ generated: 1, missing: 0, altered: 0, unexpectedOutput: 0 });
+  });
+
+  describe('the archive, compared by identity', () => {
+    /** The three logs in the output topic, one per partition, and the archived line of each. */
+    function archivedTally(earlierRuns: ReadonlySet<string> = new Set()) {
+      const t = new LedgerTally(INPUT, { kinds, sent: [0, 0] }, earlierRuns);
+      for (const log of logs) t.input(message(json(log)));
+      const lines = logs.map((log, partition) => {
+        const out = message(json(upper(log)));
+        t.output(out, partition);
+        return { partition, offset: out.offset, eventId: upper(log).event_id, runId: 'run2' };
+      });
+      return { t, lines };
+    }
+
+    it('counts an output record missing when another record sits at its partition and offset', () => {
+      const { t, lines } = archivedTally();
+      const stranger = upper(aWebLog()).event_id;
+      t.archived(lines[0]);
+      t.archived(lines[1]);
+      t.archived({ ...lines[2], eventId: stranger });
+      const ledger = t.ledger();
+      expect(ledger).toMatchObject({ missingInS3: 1, duplicatedInS3: 0, unexpectedInS3: 1 });
+      expect(ledger.s3Examples).toContain(`missing ${lines[2].eventId} at 2:${lines[2].offset}, S3 holds ${stranger} there`);
+    });
+
+    it('counts a record archived twice, a record not archived and a line at no position of the topic', () => {
+      const { t, lines } = archivedTally();
+      t.archived(lines[0]);
+      t.archived(lines[0]);
+      t.archived({ ...lines[1], partition: 7 });
+      expect(t.ledger()).toMatchObject({ missingInS3: 2, duplicatedInS3: 1, unexpectedInS3: 1 });
+    });
+
+    it('sets apart the lines of an earlier incarnation of the topics, and still wants the new records', () => {
+      const { t, lines } = archivedTally(new Set(['run1']));
+      for (const line of lines) t.archived({ ...line, eventId: upper(aWebLog()).event_id, runId: 'run1' });
+      t.archived(lines[0]);
+      expect(t.ledger()).toMatchObject({ missingInS3: 2, duplicatedInS3: 0, unexpectedInS3: 0, earlierIncarnationInS3: 3 });
+    });
+
+    it('counts unreadable objects and lines', () => {
+      const { t, lines } = archivedTally();
+      for (const line of lines) t.archived(line);
+      t.archiveProblem(2);
+      expect(t.ledger()).toMatchObject({ missingInS3: 0, archiveProblems: 2 });
+    });
   });
 });

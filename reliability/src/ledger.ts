@@ -1,6 +1,7 @@
 import { Kafka, KafkaMessage } from 'kafkajs';
 import {
   DeadLetterHeaders,
+  PipelineHeaders,
   decode,
   deriveEventId,
   headerText,
@@ -10,6 +11,7 @@ import {
   WebLog,
   WebLogContract,
 } from '@weblog/kafka-common';
+import { ArchiveStore, listArchive, readArchiveObject } from '@weblog/s3-archive';
 
 /** Header put on every record of the bad-input corpus: the index of its kind. */
 export const BAD_KIND_HEADER = 'reliability-bad-kind';
@@ -38,7 +40,29 @@ export interface Ledger {
   /** Corpus records sent, and those not dead-lettered exactly once with their expected reason. */
   readonly badSent: number;
   readonly badMisfiled: readonly string[];
+  /** Output records with no archived line of their own event id at their partition and offset. */
+  readonly missingInS3: number;
+  /** Output records archived more than once. */
+  readonly duplicatedInS3: number;
+  /** Archived lines that are no output record (another event id at the position, or no such position), of no earlier incarnation. */
+  readonly unexpectedInS3: number;
+  /** Archived lines of runs that went into earlier incarnations of the topics (deleted and recreated since). */
+  readonly earlierIncarnationInS3: number;
+  /** Objects or lines of the archive that could not be read. */
+  readonly archiveProblems: number;
+  /** A few of the S3 differences, each with its position and event ids, to start a diagnosis from. */
+  readonly s3Examples: readonly string[];
 }
+
+/** One line of the archive, as the ledger compares it with the output topic. */
+export interface ArchivedLine {
+  readonly partition: number;
+  readonly offset: string;
+  readonly eventId: string;
+  readonly runId: string | undefined;
+}
+
+const S3_EXAMPLES = 10;
 
 /**
  * A web log with every string value upper-cased, its event id and its instant in UTC (the fleet's
@@ -64,6 +88,11 @@ function sameFields(expected: Record<string, unknown>, actual: Record<string, un
 export class LedgerTally {
   private readonly inputs = new Map<string, { count: number; expected: Record<string, unknown> }>();
   private readonly outputs = new Map<string, number>();
+  /** Event id of every valid output record, by `partition:offset`. */
+  private readonly positions = new Map<string, string>();
+  /** Archived lines by `partition:offset`, each with its event id and run. */
+  private readonly archive = new Map<string, { eventId: string; runId: string | undefined }[]>();
+  private archiveProblems = 0;
   private readonly filed: { right: number; wrong: string[] }[];
   private resent = 0;
   private altered = 0;
@@ -73,6 +102,8 @@ export class LedgerTally {
   constructor(
     private readonly inputTopic: string,
     private readonly bad: { readonly kinds: readonly BadKind[]; readonly sent: readonly number[] },
+    /** Runs of earlier incarnations of the topics: their archived lines are neither ours nor strangers. */
+    private readonly earlierRuns: ReadonlySet<string> = new Set(),
   ) {
     this.filed = bad.kinds.map(() => ({ right: 0, wrong: [] }));
   }
@@ -93,8 +124,10 @@ export class LedgerTally {
     } else this.inputs.set(id, { count: 1, expected: upperCased(decoded.value, id) });
   }
 
-  output(message: KafkaMessage): void {
+  output(message: KafkaMessage, partition = 0): void {
     const decoded = decode(TransformedWebLogContract, message.value);
+    // Every valid record of the topic belongs in S3, even one the input cannot explain.
+    if (decoded.ok) this.positions.set(`${partition}:${message.offset}`, decoded.value.event_id);
     const input = decoded.ok ? this.inputs.get(decoded.value.event_id) : undefined;
     if (!decoded.ok || !input) {
       this.unexpected++;
@@ -113,6 +146,67 @@ export class LedgerTally {
     if (!entry) return;
     if (reason === this.bad.kinds[kind]?.reason) entry.right++;
     else entry.wrong.push(reason);
+  }
+
+  /** A line read back from the archive; its identity is compared with the output record at its position. */
+  archived(line: ArchivedLine): void {
+    const position = `${line.partition}:${line.offset}`;
+    const lines = this.archive.get(position) ?? [];
+    lines.push({ eventId: line.eventId, runId: line.runId });
+    this.archive.set(position, lines);
+  }
+
+  archiveProblem(count = 1): void {
+    this.archiveProblems += count;
+  }
+
+  /**
+   * By identity, not position: an object of other records at the right keys (another incarnation
+   * of the topic, a stale upload taken for ours) leaves every record it stands in for missing.
+   */
+  private compareArchive(): Pick<
+    Ledger,
+    'missingInS3' | 'duplicatedInS3' | 'unexpectedInS3' | 'earlierIncarnationInS3' | 'archiveProblems' | 's3Examples'
+  > {
+    let missing = 0;
+    let duplicated = 0;
+    let unexpected = 0;
+    let earlier = 0;
+    const examples: string[] = [];
+    const example = (text: string) => {
+      if (examples.length < S3_EXAMPLES) examples.push(text);
+    };
+    for (const [position, eventId] of this.positions) {
+      const lines = this.archive.get(position) ?? [];
+      const copies = lines.filter((line) => line.eventId === eventId).length;
+      if (copies === 0) {
+        missing++;
+        const others = lines.map((line) => line.eventId);
+        example(`missing ${eventId} at ${position}${others.length ? `, S3 holds ${others.join(', ')} there` : ''}`);
+      } else if (copies > 1) {
+        duplicated++;
+        example(`${eventId} at ${position} archived ${copies} times`);
+      }
+    }
+    for (const [position, lines] of this.archive) {
+      const eventId = this.positions.get(position);
+      for (const line of lines) {
+        if (line.eventId === eventId) continue;
+        if (line.runId !== undefined && this.earlierRuns.has(line.runId)) earlier++;
+        else {
+          unexpected++;
+          example(`unexpected ${line.eventId} (run ${line.runId ?? 'none'}) at ${position}`);
+        }
+      }
+    }
+    return {
+      missingInS3: missing,
+      duplicatedInS3: duplicated,
+      unexpectedInS3: unexpected,
+      earlierIncarnationInS3: earlier,
+      archiveProblems: this.archiveProblems,
+      s3Examples: examples,
+    };
   }
 
   ledger(): Ledger {
@@ -141,19 +235,46 @@ export class LedgerTally {
       deadLettered: this.deadLettered,
       badSent: this.bad.sent.reduce((sum, n) => sum + n, 0),
       badMisfiled,
+      ...this.compareArchive(),
     };
   }
 }
 
-/** Reads the input, output (read committed) and dead-letter topics to their ends and tallies them. */
+/** Where a scenario's archiver writes: the bucket and the topics directory of its objects. */
+export interface ArchiveLocation {
+  readonly store: ArchiveStore;
+  readonly topicsDir: string;
+}
+
+/**
+ * Reads the input, output (read committed) and dead-letter topics to their ends, and every archive
+ * object of the output topic, and tallies them. `earlierRuns` are the runs of earlier incarnations
+ * of the topics, whose objects may still be in the archive.
+ */
 export async function keepLedger(
   kafka: Kafka,
   topics: { readonly input: string; readonly output: string; readonly deadLetter: string },
   bad: { readonly kinds: readonly BadKind[]; readonly sent: readonly number[] },
+  archive: ArchiveLocation,
+  earlierRuns: ReadonlySet<string> = new Set(),
 ): Promise<Ledger> {
-  const tally = new LedgerTally(topics.input, bad);
+  const tally = new LedgerTally(topics.input, bad, earlierRuns);
   await readTopicToEnd(kafka, topics.input, (partition, message) => tally.input(message, partition));
-  await readTopicToEnd(kafka, topics.output, (_partition, message) => tally.output(message));
+  await readTopicToEnd(kafka, topics.output, (partition, message) => tally.output(message, partition));
   await readTopicToEnd(kafka, topics.deadLetter, (_partition, message) => tally.deadLetter(message));
+  for (const objects of (await listArchive(archive.store, archive.topicsDir, topics.output)).values()) {
+    for (const object of objects) {
+      const { records, problems } = await readArchiveObject(archive.store, object);
+      tally.archiveProblem(problems.length);
+      for (const record of records) {
+        tally.archived({
+          partition: record.partition,
+          offset: record.offset.toString(),
+          eventId: record.value.event_id,
+          runId: record.headers[PipelineHeaders.runId],
+        });
+      }
+    }
+  }
   return tally.ledger();
 }

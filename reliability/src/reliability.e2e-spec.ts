@@ -1,10 +1,10 @@
 import path from 'node:path';
 import { LocalInfra } from '@weblog/local-infra';
-import { PROFILES, SCENARIOS, ScenarioResult } from './scenarios';
+import { PROFILES, ScenarioResult, scenariosOf } from './scenarios';
 import { describeMachine, privateInfra, SuiteClients, writeResults } from './suite';
 
 /**
- * The short profile of the reliability suite: every scenario, smaller, against a broker and an S3
+ * The short profile of the reliability suite: its scenarios, smaller, against a broker and an S3
  * server of its own (they get killed). The long one is `npm run reliability`.
  */
 describe('reliability (short profile)', () => {
@@ -31,7 +31,7 @@ describe('reliability (short profile)', () => {
     });
   });
 
-  it.each(SCENARIOS.map((s, i) => [s.name, s, i] as const))(
+  it.each(scenariosOf('short').map((s, i) => [s.name, s, i] as const))(
     '%s: nothing lost, nothing duplicated where the guarantee forbids it, bad records dead-lettered',
     async (_name, scenario, i) => {
       const result = await clients.run(scenario, PROFILES.short, 1 + i);

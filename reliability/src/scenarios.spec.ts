@@ -12,7 +12,15 @@ const ledger: Ledger = {
   deadLettered: 46,
   badSent: 46,
   badMisfiled: [],
+  missingInS3: 0,
+  duplicatedInS3: 0,
+  unexpectedInS3: 0,
+  earlierIncarnationInS3: 0,
+  archiveProblems: 0,
+  s3Examples: [],
 };
+
+const noS3Difference = { missing: 0, duplicated: 0, unexpected: 0 };
 
 const passing: ScenarioResult = {
   scenario: 'broker-restart',
@@ -33,6 +41,10 @@ const passing: ScenarioResult = {
   missingInS3: 0,
   duplicatedInS3: 0,
   unexpectedInS3: 0,
+  s3: { ledger: noS3Difference, audit: noS3Difference },
+  earlierIncarnationInS3: 0,
+  archiveProblems: 0,
+  s3Examples: [],
   deadLettered: 46,
   badSent: 46,
   badKinds: 46,
@@ -50,9 +62,24 @@ describe('judge', () => {
     ['a missing record', { missing: 1 }, 'records missing from the output topic: 1'],
     ['a sequence gap', { verifierMissing: 3 }, 'sequence gaps the verifier found: 3'],
     ['a verifier that counted less', { verified: 999 }, 'the verifier counted 999 records'],
-    ['a record missing in S3', { missingInS3: 1 }, 'output records missing in S3: 1'],
-    ['a duplicate in S3', { duplicatedInS3: 2 }, 'output records in S3 more than once: 2'],
-    ['a stranger in S3', { unexpectedInS3: 1 }, 'S3 records not in the output topic: 1'],
+    [
+      'a record the ledger misses in S3',
+      { s3: { ledger: { ...noS3Difference, missing: 1 }, audit: noS3Difference } },
+      'output records missing in S3 (ledger, by event id at each position): 1',
+    ],
+    [
+      'a duplicate in S3 the audit found',
+      { s3: { ledger: noS3Difference, audit: { ...noS3Difference, duplicated: 2 } } },
+      'output records in S3 more than once (verifier audit): 2',
+    ],
+    [
+      'a stranger in S3',
+      { s3: { ledger: { ...noS3Difference, unexpected: 1 }, audit: noS3Difference } },
+      'S3 records not in the output topic (ledger, by event id at each position): 1',
+    ],
+    ['an audit that could not be taken', { s3: { ledger: noS3Difference, audit: { ...noS3Difference, missing: -1 } } }, '(verifier audit): -1'],
+    ['an unreadable archive object', { archiveProblems: 1 }, 'archive objects or lines that could not be read: 1'],
+    ['a duplicate the verifier counted in exactly-once mode', { verifierDuplicates: 3 }, 'duplicates the verifier counted (exactly-once): 3'],
     ['an out-of-order record', { outOfOrder: 1 }, 'records behind a later record of their key: 1'],
     ['a duplicate in exactly-once mode', { duplicatedOutput: 4 }, 'duplicates the pipeline added to the output topic (exactly-once): 4'],
     ['a good record dead-lettered', { deadLettered: 47 }, 'dead letters beyond the bad records sent: 1'],
@@ -64,8 +91,23 @@ describe('judge', () => {
   });
 
   it('allows duplicates in the output topic in at-least-once mode, never in S3', () => {
-    expect(judge({ ...passing, mode: 'at-least-once', duplicatedOutput: 7 }, ledger, [])).toEqual([]);
-    expect(judge({ ...passing, mode: 'at-least-once', duplicatedInS3: 1 }, ledger, [])).toHaveLength(1);
+    expect(judge({ ...passing, mode: 'at-least-once', duplicatedOutput: 7, verifierDuplicates: 7 }, ledger, [])).toEqual([]);
+    const inS3 = { ...noS3Difference, duplicated: 1 };
+    expect(judge({ ...passing, mode: 'at-least-once', s3: { ledger: inS3, audit: noS3Difference } }, ledger, [])).toHaveLength(1);
+  });
+
+  it('names examples of the S3 differences with the failure, and does not judge an earlier incarnation', () => {
+    const missing = { ...noS3Difference, missing: 1 };
+    const failures = judge(
+      { ...passing, s3: { ledger: missing, audit: noS3Difference }, earlierIncarnationInS3: 40, s3Examples: ['missing A at 0:5, S3 holds B there'] },
+      ledger,
+      [],
+    );
+    expect(failures).toEqual([
+      'output records missing in S3 (ledger, by event id at each position): 1, expected 0',
+      'S3 differences, for example: missing A at 0:5, S3 holds B there',
+    ]);
+    expect(judge({ ...passing, earlierIncarnationInS3: 40 }, ledger, [])).toEqual([]);
   });
 
   it('fails on a misfiled bad record and on a service that exited unasked', () => {

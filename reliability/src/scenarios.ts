@@ -1,9 +1,12 @@
 import path from 'node:path';
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { S3Client } from '@aws-sdk/client-s3';
+import { Admin, AssignerProtocol, ConfigResourceTypes, ConfigSource, Kafka, Producer } from 'kafkajs';
 import { AuditReport } from '@weblog/kafka-common';
 import { badWebLogRecords, caughtUp, eventually, hostileWebLogs, uniqueName, webLogRun } from '@weblog/kafka-common/testing';
 import { LocalInfra, seededRandom } from '@weblog/local-infra';
-import { App, APPS, DeliveryMode, Fleet } from './fleet';
+import { ArchiveStore } from '@weblog/s3-archive';
+import { CLUSTER_SCENARIOS } from './cluster-scenarios';
+import { App, APPS, ARCHIVE_BUCKET, DeliveryMode, Fleet } from './fleet';
 import { BAD_KIND_HEADER, BadKind, keepLedger, Ledger } from './ledger';
 
 /** How hard a run pushes: `short` runs inside `npm test`, `long` is the full suite. */
@@ -17,6 +20,8 @@ export interface Profile {
   readonly killRounds: number;
   readonly brokerDownMs: number;
   readonly s3OutageMs: number;
+  /** How long the S3 server stays frozen by SIGSTOP. */
+  readonly s3HangMs: number;
   readonly burstFactor: number;
   readonly burstSeconds: number;
   /** Times the whole bad-input corpus is sent. */
@@ -31,6 +36,7 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     killRounds: 1,
     brokerDownMs: 2000,
     s3OutageMs: 20000,
+    s3HangMs: 20000,
     burstFactor: 5,
     burstSeconds: 10,
     badRounds: 2,
@@ -44,11 +50,19 @@ export const PROFILES: Record<Profile['name'], Profile> = {
     killRounds: 3,
     brokerDownMs: 10000,
     s3OutageMs: 60000,
+    s3HangMs: 60000,
     burstFactor: 5,
     burstSeconds: 20,
     badRounds: 10,
   },
 };
+
+/** One view of the archive against the output topic. */
+export interface S3Figures {
+  readonly missing: number;
+  readonly duplicated: number;
+  readonly unexpected: number;
+}
 
 export interface ScenarioResult {
   readonly scenario: string;
@@ -68,9 +82,20 @@ export interface ScenarioResult {
   readonly outOfOrder: number;
   readonly resentByProducers: number;
   readonly altered: number;
+  /** The larger of the ledger's and the verifier audit's count, each below in `s3`. */
   readonly missingInS3: number;
   readonly duplicatedInS3: number;
   readonly unexpectedInS3: number;
+  /**
+   * The ledger compares each output record's event id with the archived line at its partition and
+   * offset; the audit is the verifier's own (`POST /audit`). -1: that view could not be taken.
+   */
+  readonly s3: { readonly ledger: S3Figures; readonly audit: S3Figures };
+  /** Archived lines of runs sent into an earlier incarnation of the topics: set apart, not judged. */
+  readonly earlierIncarnationInS3: number;
+  readonly archiveProblems: number;
+  /** A few S3 differences the ledger found, by position and event id. */
+  readonly s3Examples: readonly string[];
   readonly deadLettered: number;
   readonly badSent: number;
   readonly badKinds: number;
@@ -102,6 +127,8 @@ export interface Scenario {
   readonly mode: DeliveryMode;
   /** Recovery above this fails the scenario. */
   readonly recoveryLimitMs?: number;
+  /** The profiles that run it when no scenario is named; both unless it says otherwise. */
+  readonly profiles?: readonly Profile['name'][];
   inject(ctx: ScenarioContext): Promise<void>;
 }
 
@@ -229,6 +256,182 @@ const rollingRestart: Scenario = {
   },
 };
 
+/** A random moment of the fault, as in the kill scenarios: not a wait for readiness. */
+const randomMoment = (random: () => number) => pause(500 + Math.floor(random() * 2500));
+
+/**
+ * Waits until a group is stable with `members` members, each of them holding partitions of
+ * `topic`: after a scale-out, a scale-in or an eviction, the partitions have moved.
+ */
+async function groupOf(admin: Admin, groupId: string, topic: string, members: number, timeoutMs = 90000): Promise<void> {
+  await eventually(
+    async () => {
+      const [group] = (await admin.describeGroups([groupId])).groups;
+      if (!group || group.state !== 'Stable' || group.members.length !== members) return undefined;
+      const holding = group.members.filter((member) => {
+        const assigned = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+        return (assigned?.assignment[topic]?.length ?? 0) > 0;
+      });
+      return holding.length === members ? true : undefined;
+    },
+    timeoutMs,
+    250,
+  ).catch((error: unknown) => {
+    throw new Error(`group ${groupId} did not settle at ${members} members holding partitions of ${topic}: ${String(error)}`);
+  });
+}
+
+const transformerScale: Scenario = {
+  name: 'transformer-scale-exactly-once',
+  title: 'Transformers scaled 1 -> 2 -> 1 under load: a second instance joins the group, later one gets SIGTERM',
+  mode: 'exactly-once',
+  async inject({ fleet, admin, profile, random, note, recovered }) {
+    const joinedAt = Date.now();
+    const second = await fleet.startInstance('transformer');
+    await groupOf(admin, fleet.groups.transformer, fleet.topics.input, 2);
+    note(`scaled out: ${second} joined, two transformers share the input partitions`);
+    recovered(await fleet.recovered(admin, joinedAt));
+    await carry(fleet, profile.settle);
+    await randomMoment(random);
+    // The first instance leaves: its partitions move to the one that joined, mid-stream.
+    const stoppedAt = Date.now();
+    expect0(await fleet.stop('transformer'), 'transformer on SIGTERM (scale-in)');
+    note(`scaled in: transformer stopped (exit 0), ${second} carries on alone`);
+    await groupOf(admin, fleet.groups.transformer, fleet.topics.input, 1);
+    recovered(await fleet.recovered(admin, stoppedAt));
+  },
+};
+
+const zombieTransformer: Scenario = {
+  name: 'zombie-transformer',
+  title: 'One of two transformers frozen (SIGSTOP) past its session timeout, then resumed: the fenced zombie adds nothing',
+  mode: 'exactly-once',
+  async inject({ fleet, admin, random, note, recovered }) {
+    const survivor = await fleet.startInstance('transformer');
+    await groupOf(admin, fleet.groups.transformer, fleet.topics.input, 2);
+    note(`${survivor} joined: two transformers share the input partitions`);
+    await randomMoment(random);
+    const frozenAt = Date.now();
+    fleet.pause('transformer');
+    note('SIGSTOP transformer');
+    try {
+      // Evicted once its session timed out; the survivor then owns every partition and, by
+      // initialising their transactional ids, fences the zombie's producers.
+      await groupOf(admin, fleet.groups.transformer, fleet.topics.input, 1);
+      note(`transformer evicted after its session timeout, ${survivor} holds every partition`);
+      await carry(fleet, fleet.rate * 2);
+    } finally {
+      fleet.resume('transformer');
+    }
+    note('SIGCONT transformer: the zombie wakes with its old assignment and fenced producers');
+    await groupOf(admin, fleet.groups.transformer, fleet.topics.input, 2);
+    note('transformer rejoined the group');
+    recovered(await fleet.recovered(admin, frozenAt));
+  },
+};
+
+const archiverScaleIn: Scenario = {
+  name: 'archiver-scale-in',
+  title: 'Two archivers; one gets SIGTERM (scale-in) as the exactly-once transformer is SIGKILLed upstream',
+  mode: 'exactly-once',
+  async inject({ fleet, admin, random, note, recovered }) {
+    const remaining = await fleet.startInstance('s3-archiver');
+    await groupOf(admin, fleet.groups.archiver, fleet.topics.output, 2);
+    note(`${remaining} joined: two archivers share the output partitions`);
+    await randomMoment(random);
+    const faultAt = Date.now();
+    // The killed transformer leaves an open transaction in output-topic; its successor aborts it
+    // while the stopped archiver drains, so the archivers meet batches of aborted records only.
+    const [code] = await Promise.all([
+      fleet.stop('s3-archiver'),
+      fleet.kill('transformer').then(() => fleet.restart('transformer')),
+    ]);
+    expect0(code, 's3-archiver on SIGTERM (scale-in)');
+    note(`SIGKILL transformer and SIGTERM s3-archiver together: transformer restarted, s3-archiver exited 0, ${remaining} carries on`);
+    await groupOf(admin, fleet.groups.archiver, fleet.topics.output, 1);
+    recovered(await fleet.recovered(admin, faultAt));
+  },
+};
+
+/** SIGSTOP or SIGCONT of the S3 server and anything it started (it leads its own process group). */
+function signalS3(infra: LocalInfra, signal: 'SIGSTOP' | 'SIGCONT'): void {
+  const pid = infra.pids().s3;
+  if (pid === undefined) throw new Error('the S3 server is not running here');
+  process.kill(-pid, signal);
+}
+
+/** What an HTTP endpoint answers within 2 s: a frozen dependency can make a health check hang too. */
+async function answerOf(url: string): Promise<string> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) }).catch(() => undefined);
+  return response ? String(response.status) : 'no answer within 2 s';
+}
+
+const s3Hang: Scenario = {
+  name: 's3-hang',
+  title: 'S3 server frozen by SIGSTOP mid-run (connections open, no answers), then SIGCONT',
+  mode: 'exactly-once',
+  async inject({ fleet, infra, admin, profile, note, recovered }) {
+    signalS3(infra, 'SIGSTOP');
+    note(`S3 hung (SIGSTOP) for ${profile.s3HangMs / 1000} s`);
+    try {
+      // The hang lasts this long by definition of the scenario.
+      await pause(profile.s3HangMs);
+      note(`archiver /health/ready during the hang: ${await answerOf(`${fleet.service('s3-archiver').url}/health/ready`)}`);
+    } finally {
+      signalS3(infra, 'SIGCONT');
+    }
+    const back = Date.now();
+    note('S3 resumed (SIGCONT)');
+    recovered(await fleet.recovered(admin, back));
+  },
+};
+
+/** Deletes topics and waits until the broker no longer lists them. */
+async function deleteTopics(admin: Admin, names: readonly string[]): Promise<void> {
+  await admin.deleteTopics({ topics: [...names], timeout: 30000 });
+  await eventually(async () => {
+    const listed = new Set(await admin.listTopics());
+    return names.some((name) => listed.has(name)) ? undefined : true;
+  }, 60000);
+}
+
+const topicRecreation: Scenario = {
+  name: 'topic-recreation',
+  title: 'input-topic and output-topic deleted and recreated under the same names, then a new run',
+  mode: 'exactly-once',
+  async inject({ fleet, admin, note, recovered }) {
+    expect0(await fleet.stop('weblog-generator'), 'the generator on SIGTERM');
+    await eventually(() => caughtUp(admin, fleet.groups.transformer, fleet.topics.input), 180000);
+    await eventually(() => caughtUp(admin, fleet.groups.archiver, fleet.topics.output), 180000);
+    note('generator stopped, transformer and archiver groups caught up');
+    const names = [fleet.topics.input, fleet.topics.output];
+    const { topics } = await admin.fetchTopicMetadata({ topics: names });
+    // Topic-level settings go with the names: whatever a service set when it created them.
+    const described = await admin.describeConfigs({ resources: names.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })), includeSynonyms: false });
+    const specs = topics.map((topic) => ({
+      topic: topic.name,
+      numPartitions: topic.partitions.length,
+      replicationFactor: topic.partitions[0]?.replicas.length ?? 1,
+      configEntries: (described.resources.find((r) => r.resourceName === topic.name)?.configEntries ?? [])
+        .filter((entry) => entry.configSource === ConfigSource.TOPIC_CONFIG)
+        .map((entry) => ({ name: entry.configName, value: entry.configValue })),
+    }));
+    await deleteTopics(admin, names);
+    note(`${names.join(' and ')} deleted`);
+    await admin.createTopics({ topics: specs, waitForLeaders: true });
+    await eventually(async () => {
+      const offsets = await Promise.all(names.map((name) => admin.fetchTopicOffsets(name)));
+      return offsets.every((partitions, i) => partitions.length === specs[i]?.numPartitions) ? true : undefined;
+    }, 60000);
+    const earlier = fleet.retireRuns();
+    note(`recreated with ${specs.map((s) => `${s.numPartitions} partitions`).join(' and ')}; run ${earlier.join(', ')} set apart`);
+    const since = Date.now();
+    await fleet.startGenerator(fleet.rate);
+    note(`new run ${fleet.currentRun} into the recreated topics`);
+    recovered(await fleet.recovered(admin, since));
+  },
+};
+
 function expect0(code: number | null, what: string): void {
   if (code !== 0) throw new Error(`${what} exited with ${String(code)}`);
 }
@@ -241,7 +444,18 @@ export const SCENARIOS: readonly Scenario[] = [
   badInput,
   burst,
   rollingRestart,
+  transformerScale,
+  zombieTransformer,
+  archiverScaleIn,
+  s3Hang,
+  topicRecreation,
+  ...CLUSTER_SCENARIOS,
 ];
+
+/** The scenarios a profile runs when none is named. */
+export function scenariosOf(profile: Profile['name']): Scenario[] {
+  return SCENARIOS.filter((scenario) => scenario.profiles?.includes(profile) ?? true);
+}
 
 /** The corpus: every kind the transformer must dead-letter, with the reason it must give. */
 function corpus(): { kinds: BadKind[]; values: (Buffer | null)[] } {
@@ -271,6 +485,13 @@ export async function runScenario(
     log(`  ${scenario.name}: ${line}`);
   };
   const failures: string[] = [];
+  const s3 = new S3Client({
+    endpoint: deps.infra.s3.endpoint,
+    region: deps.infra.s3.region,
+    forcePathStyle: deps.infra.s3.forcePathStyle,
+    credentials: { accessKeyId: deps.infra.s3.accessKeyId, secretAccessKey: deps.infra.s3.secretAccessKey },
+  });
+  const archive = new ArchiveStore(s3, ARCHIVE_BUCKET);
   try {
     await fleet.startPipeline();
     note('fleet ready, generator running');
@@ -326,7 +547,15 @@ export async function runScenario(
     const stoppedWith = await fleet.stop('weblog-generator');
     if (stoppedWith !== 0 && stoppedWith !== null) failures.push(`the generator exited with ${stoppedWith} on SIGTERM`);
     await eventually(() => caughtUp(deps.admin, fleet.groups.transformer, fleet.topics.input), 180000);
-    ledger = await keepLedger(deps.kafka, fleet.topics, { kinds: bad.kinds, sent: badSent });
+    // The archive is read once the archiver has committed the end of the output topic.
+    await eventually(() => caughtUp(deps.admin, fleet.groups.archiver, fleet.topics.output), 180000);
+    ledger = await keepLedger(
+      deps.kafka,
+      fleet.topics,
+      { kinds: bad.kinds, sent: badSent },
+      { store: archive, topicsDir: fleet.id },
+      new Set(fleet.retiredRunIds),
+    );
     const expected = ledger.generated;
     report = await eventually(
       async () => {
@@ -337,17 +566,27 @@ export async function runScenario(
       180000,
       250,
     ).catch(() => fleet.report());
-    await eventually(() => caughtUp(deps.admin, fleet.groups.archiver, fleet.topics.output), 180000);
     audit = (await (await fetch(`${fleet.service('verifier').url}/audit`, { method: 'POST' })).json()) as AuditReport;
   } catch (error) {
     failures.push(`the pipeline did not drain: ${error instanceof Error ? error.message : String(error)}`);
   }
+  s3.destroy();
   await fleet.shutdown();
   const crashes = fleet.crashes;
   await fleet.killAll();
 
   const runs = (report?.runs ?? []).filter((r) => fleet.runIds.includes(r.runId));
   const sum = (pick: (r: (typeof runs)[number]) => number) => runs.reduce((total, r) => total + pick(r), 0);
+  const s3Ledger: S3Figures = {
+    missing: ledger?.missingInS3 ?? -1,
+    duplicated: ledger?.duplicatedInS3 ?? -1,
+    unexpected: ledger?.unexpectedInS3 ?? -1,
+  };
+  const s3Audit: S3Figures = {
+    missing: audit?.missingInS3 ?? -1,
+    duplicated: audit?.duplicatedInS3 ?? -1,
+    unexpected: audit?.unexpectedInS3 ?? -1,
+  };
   const result: ScenarioResult = {
     scenario: scenario.name,
     title: scenario.title,
@@ -364,9 +603,13 @@ export async function runScenario(
     outOfOrder: sum((r) => r.outOfOrder),
     resentByProducers: ledger?.resentByProducers ?? 0,
     altered: ledger?.altered ?? -1,
-    missingInS3: audit?.missingInS3 ?? -1,
-    duplicatedInS3: audit?.duplicatedInS3 ?? -1,
-    unexpectedInS3: audit?.unexpectedInS3 ?? -1,
+    missingInS3: Math.max(s3Ledger.missing, s3Audit.missing),
+    duplicatedInS3: Math.max(s3Ledger.duplicated, s3Audit.duplicated),
+    unexpectedInS3: Math.max(s3Ledger.unexpected, s3Audit.unexpected),
+    s3: { ledger: s3Ledger, audit: s3Audit },
+    earlierIncarnationInS3: ledger?.earlierIncarnationInS3 ?? 0,
+    archiveProblems: ledger?.archiveProblems ?? -1,
+    s3Examples: ledger?.s3Examples ?? [],
     deadLettered: ledger?.deadLettered ?? 0,
     badSent: ledger?.badSent ?? 0,
     badKinds: bad.kinds.length,
@@ -392,11 +635,23 @@ export function judge(result: ScenarioResult, ledger: Ledger | undefined, crashe
     failures.push(`the verifier counted ${result.verified} records, the input topic holds ${result.generated}`);
   zero(result.altered, 'output records that are not their input upper-cased');
   zero(ledger?.unexpectedOutput ?? 0, 'output records of no input');
-  zero(result.missingInS3, 'output records missing in S3');
-  zero(result.duplicatedInS3, 'output records in S3 more than once');
-  zero(result.unexpectedInS3, 'S3 records not in the output topic');
+  for (const [view, figures] of [
+    ['ledger, by event id at each position', result.s3.ledger],
+    ['verifier audit', result.s3.audit],
+  ] as const) {
+    zero(figures.missing, `output records missing in S3 (${view})`);
+    zero(figures.duplicated, `output records in S3 more than once (${view})`);
+    zero(figures.unexpected, `S3 records not in the output topic (${view})`);
+  }
+  zero(result.archiveProblems, 'archive objects or lines that could not be read');
+  if (failures.some((f) => f.includes('in S3') || f.startsWith('S3 records')) && result.s3Examples.length > 0) {
+    failures.push(`S3 differences, for example: ${result.s3Examples.join('; ')}`);
+  }
   zero(result.outOfOrder, 'records behind a later record of their key');
-  if (result.mode === 'exactly-once') zero(result.duplicatedOutput, 'duplicates the pipeline added to the output topic (exactly-once)');
+  if (result.mode === 'exactly-once') {
+    zero(result.duplicatedOutput, 'duplicates the pipeline added to the output topic (exactly-once)');
+    zero(result.verifierDuplicates, 'duplicates the verifier counted (exactly-once)');
+  }
   zero(result.deadLettered - result.badSent, 'dead letters beyond the bad records sent');
   for (const misfiled of ledger?.badMisfiled ?? []) failures.push(`bad record not dead-lettered as expected: ${misfiled}`);
   if (recoveryLimitMs !== undefined && result.recoverySeconds !== null && result.recoverySeconds * 1000 > recoveryLimitMs) {
