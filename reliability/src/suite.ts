@@ -7,15 +7,21 @@ import { LocalInfra, startLocalInfra } from '@weblog/local-infra';
 import { Profile, runScenario, Scenario, ScenarioResult } from './scenarios';
 
 /**
- * A Kafka broker and an S3 server of the suite's own, never ones named by KAFKA_BROKERS or
+ * Kafka nodes the suite runs on by default: a cluster of three, as in production, whose services
+ * create their topics with 3 replicas and a minimum of 2 in sync (the infra's env says so).
+ */
+export const SUITE_KAFKA_NODES = 3;
+
+/**
+ * A Kafka cluster and an S3 server of the suite's own, never ones named by KAFKA_BROKERS or
  * S3_ENDPOINT: the scenarios kill and stop them.
  */
-export async function privateInfra(log: (line: string) => void): Promise<LocalInfra> {
+export async function privateInfra(log: (line: string) => void, kafkaNodes = SUITE_KAFKA_NODES): Promise<LocalInfra> {
   const saved = { brokers: process.env['KAFKA_BROKERS'], endpoint: process.env['S3_ENDPOINT'] };
   delete process.env['KAFKA_BROKERS'];
   delete process.env['S3_ENDPOINT'];
   try {
-    return await startLocalInfra({ buckets: ['weblog-archive'], log });
+    return await startLocalInfra({ buckets: ['weblog-archive'], log, kafkaNodes });
   } finally {
     if (saved.brokers !== undefined) process.env['KAFKA_BROKERS'] = saved.brokers;
     if (saved.endpoint !== undefined) process.env['S3_ENDPOINT'] = saved.endpoint;
