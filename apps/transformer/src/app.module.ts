@@ -31,6 +31,8 @@ export class AppModule {
           subscribe: (topics) => [{ key: InputTopic.key, topic: topics.input.name }],
           deadLetterProducer: TRANSFORMER_PRODUCER,
           partitionsConsumedConcurrently: env.TRANSFORMER_CONCURRENCY,
+          delivery: env.TRANSFORMER_MODE === 'exactly-once' ? 'transaction' : 'ack-then-commit',
+          transactionalIdPrefix: env.TRANSFORMER_TRANSACTIONAL_ID_PREFIX,
           observers: [TransformerMetrics],
         }),
       ],

@@ -37,7 +37,7 @@ export class AppModule {
           // Its accounting lives in memory, so every start rebuilds it from the whole output topic:
           // a restarted verifier must not judge a run from the middle.
           fromBeginning: true,
-          commitOffsets: false,
+          delivery: 'never-commit',
         }),
       ],
     };

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { MetricsService, TransportObserver } from '@weblog/kafka-common';
+import { MetricsService } from '@weblog/kafka-common';
 import { Counter, Histogram } from 'prom-client';
 import { FlushReason } from './flush-policy';
 
@@ -10,10 +10,12 @@ export interface BufferSnapshot {
   readonly oldestRecordTime: number | undefined;
 }
 
-/** The archiver's metrics; buffer gauges are read from the live buffers at scrape time. */
+/**
+ * The archiver's own metrics (records consumed, dead letters and commits come from its
+ * transport); buffer gauges are read from the live buffers at scrape time.
+ */
 @Injectable()
-export class ArchiverMetrics implements TransportObserver {
-  readonly consumed: Counter;
+export class ArchiverMetrics {
   readonly archived: Counter;
   readonly objects: Counter;
   readonly bytesUploaded: Counter;
@@ -21,12 +23,9 @@ export class ArchiverMetrics implements TransportObserver {
   readonly uploadFailures: Counter;
   readonly conflicts: Counter;
   readonly flushes: Counter<'reason'>;
-  private readonly deadLetteredRecords: Counter<'reason'>;
-  readonly commits: Counter;
   private snapshot: () => BufferSnapshot[] = () => [];
 
   constructor(metrics: MetricsService) {
-    this.consumed = metrics.counter({ name: 'records_consumed_total', help: 'Records read from the output topic.' });
     this.archived = metrics.counter({ name: 'records_archived_total', help: 'Records written to S3 by this instance.' });
     this.objects = metrics.counter({ name: 'objects_uploaded_total', help: 'Archive objects written to S3.' });
     this.bytesUploaded = metrics.counter({ name: 'uploaded_bytes_total', help: 'Bytes of archive objects written to S3.' });
@@ -41,12 +40,6 @@ export class ArchiverMetrics implements TransportObserver {
       help: 'Uploads whose key already existed (a crash or a second writer got there first).',
     });
     this.flushes = metrics.counter({ name: 'flushes_total', help: 'Buffers written, by what triggered them.', labelNames: ['reason'] });
-    this.deadLetteredRecords = metrics.counter({
-      name: 'records_dead_lettered_total',
-      help: 'Records that are not a valid TransformedWebLog, by reason.',
-      labelNames: ['reason'],
-    });
-    this.commits = metrics.counter({ name: 'offset_commits_total', help: 'Offset commits made after uploads.' });
     const snapshot = () => this.snapshot();
     metrics.gauge({
       name: 'buffered_records',
@@ -82,15 +75,7 @@ export class ArchiverMetrics implements TransportObserver {
     this.snapshot = snapshot;
   }
 
-  deadLettered(_topic: string, reason: string): void {
-    this.deadLetteredRecords.inc({ reason });
-  }
-
   flushed(reason: FlushReason): void {
     this.flushes.inc({ reason });
-  }
-
-  batchStarted(_topic: string, _partition: number, size: number): void {
-    this.consumed.inc(size);
   }
 }

@@ -1,6 +1,6 @@
 import { Controller } from '@nestjs/common';
-import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { BatchOutcome, InputTopic, KafkaBatch, KafkaBatchContext } from '@weblog/kafka-common';
+import { EventPattern, Payload } from '@nestjs/microservices';
+import { BatchResult, InputTopic, KafkaBatch } from '@weblog/kafka-common';
 import { TransformerService } from './transformer.service';
 
 @Controller()
@@ -8,7 +8,7 @@ export class TransformerConsumer {
   constructor(private readonly transformer: TransformerService) {}
 
   @EventPattern(InputTopic.key)
-  handle(@Payload() batch: KafkaBatch, @Ctx() ctx: KafkaBatchContext): Promise<BatchOutcome> {
-    return this.transformer.process(batch, ctx);
+  handle(@Payload() batch: KafkaBatch): BatchResult {
+    return this.transformer.process(batch);
   }
 }

@@ -16,12 +16,19 @@ export interface KafkaBatch {
 /** Commits `nextOffset` for the partition if this instance still owns it; false when it does not. */
 export type PartitionCommitter = (nextOffset: string) => Promise<boolean>;
 
+/**
+ * `deferred` mode: says that the handler's work below `nextOffset` is durable. The transport
+ * commits it (carried over marker-only ranges) while this instance owns the partition.
+ */
+export type DurabilityReporter = (nextOffset: bigint) => Promise<void>;
+
 export interface KafkaBatchContextHost {
   readonly groupId: string;
   readonly consumerName: string;
   heartbeat(): Promise<void>;
   isStale(): boolean;
   committer(): PartitionCommitter;
+  durability(): DurabilityReporter;
   deadLetter(message: KafkaMessage, failure: DeadLetterReason): Promise<void>;
   deadLetterMessage(message: KafkaMessage, failure: DeadLetterReason): Message;
 }
@@ -44,6 +51,10 @@ export class KafkaBatchContext extends BaseRpcContext<[KafkaBatch, KafkaBatchCon
   /** For handlers that commit later than the batch (the archiver commits after an upload). */
   committer(): PartitionCommitter {
     return this.args[1].committer();
+  }
+  /** `deferred` mode: the reporter of this partition's durable offset, valid for as long as the partition stays assigned. */
+  durability(): DurabilityReporter {
+    return this.args[1].durability();
   }
   /** Publishes a record unchanged to the dead-letter topic, resolving once Kafka acknowledged it. */
   deadLetter(message: KafkaMessage, failure: DeadLetterReason): Promise<void> {

@@ -1,23 +1,34 @@
 import { Controller, INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { Admin, Kafka, Producer } from 'kafkajs';
-import { committedOffsets, consumeRecords, createTestTopics, eventually, testKafka, uniqueName } from '../../testing';
+import { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { z } from 'zod';
+import { committedOffsets, consumeAll, consumeRecords, createTestTopics, eventually, testKafka, uniqueName } from '../../testing';
+import { defineContract } from '../contracts/contract';
 import { DeadLetterHeaders, headerText } from '../contracts/headers';
+import { TopicDefinition, topicRef } from '../contracts/topics';
 import { MetricsService } from '../metrics/metrics.service';
+import { BatchDeclined, BatchResult, DeliveryMode, publication } from './delivery';
 import { KafkaBatch, KafkaBatchContext } from './kafka-batch.context';
-import { KafkaBatchTransport } from './kafka-batch.transport';
+import { KafkaBatchTransport, KafkaBatchTransportOptions } from './kafka-batch.transport';
 
 const KEY = 'test.records';
 
 /** What the handler under test does with each batch; swapped per test. */
-type Behaviour = (batch: KafkaBatch, ctx: KafkaBatchContext) => Promise<void>;
+type Behaviour = (batch: KafkaBatch, ctx: KafkaBatchContext) => Promise<BatchResult | void>;
 let behaviour: Behaviour = () => Promise.resolve();
+
+const Copied: TopicDefinition<{ value: string }> = {
+  key: 'test.copied',
+  defaultName: 'copied',
+  nameVariable: 'TEST_COPIED',
+  contract: defineContract('copied', z.object({ value: z.string() })),
+};
 
 @Controller()
 class RecordingController {
   @EventPattern(KEY)
-  handle(@Payload() batch: KafkaBatch, @Ctx() ctx: KafkaBatchContext): Promise<void> {
+  handle(@Payload() batch: KafkaBatch, @Ctx() ctx: KafkaBatchContext): Promise<BatchResult | void> {
     return behaviour(batch, ctx);
   }
 }
@@ -48,15 +59,23 @@ describe('KafkaBatchTransport against a real broker', () => {
     await Promise.all([admin.disconnect(), producer.disconnect()]);
   });
 
-  function transportApp(topic: string, groupId: string, options: { deadLetterTopic?: string; metrics?: MetricsService } = {}) {
-    const transport = new KafkaBatchTransport({
+  let transport: KafkaBatchTransport | undefined;
+
+  function transportApp(
+    topic: string,
+    groupId: string,
+    options: { deadLetterTopic?: string; metrics?: MetricsService; delivery?: DeliveryMode; extra?: Partial<KafkaBatchTransportOptions> } = {},
+  ) {
+    transport = new KafkaBatchTransport({
       kafka,
       groupId,
       consumerName: 'transport-e2e',
       subscriptions: [{ key: KEY, topic }],
       retry: { initialMs: 50, maxMs: 200 },
-      ...(options.deadLetterTopic ? { deadLetter: { producer, topic: { name: options.deadLetterTopic } } } : {}),
+      deadLetter: { producer, topic: { name: options.deadLetterTopic ?? uniqueName('unused-dead-letters') } },
       ...(options.metrics ? { metrics: options.metrics } : {}),
+      ...(options.delivery ? { delivery: options.delivery } : {}),
+      ...options.extra,
     });
     return NestFactory.createMicroservice(TestModule, { strategy: transport, logger: false });
   }
@@ -221,4 +240,123 @@ describe('KafkaBatchTransport against a real broker', () => {
       await other.close();
     }
   });
+
+  /** An aborted transaction of `count` records on partition 0: read committed, only its marker remains. */
+  async function abortedTransaction(topic: string, count: number): Promise<void> {
+    const transactional = kafka.producer({ transactionalId: uniqueName('aborting'), idempotent: true, maxInFlightRequests: 1 });
+    await transactional.connect();
+    try {
+      const transaction = await transactional.transaction();
+      await transaction.send({ topic, messages: Array.from({ length: count }, (_, n) => ({ partition: 0, value: `aborted-${n}` })) });
+      await transaction.abort();
+    } finally {
+      await transactional.disconnect();
+    }
+  }
+
+  async function committedOf(groupId: string, topic: string): Promise<number> {
+    return (await committedOffsets(admin, groupId, topic)).get(0) ?? -1;
+  }
+
+  it('deferred: commits what the handler reports durable, and past a marker-only batch only once the records before it are durable', async () => {
+    const topic = uniqueName('transport-deferred');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic], 1);
+    await fill(topic, 1, 5);
+    const reporters: ((nextOffset: bigint) => Promise<void>)[] = [];
+    let handed = 0;
+    behaviour = (batch, ctx) => {
+      handed += batch.messages.length;
+      reporters.push(ctx.durability());
+      return Promise.resolve({});
+    };
+    await startWith(topic, groupId, 'deferred');
+    await eventually(() => (handed === 5 ? true : undefined));
+    let markerBatchEnd: string | undefined;
+    const consumer = transport?.unwrap<Consumer>();
+    consumer?.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize === 0) markerBatchEnd = payload.lastOffset;
+    });
+    // Offsets 5 (the aborted record) and 6 (its marker) hold nothing a read-committed consumer sees.
+    await abortedTransaction(topic, 1);
+    await eventually(() => (markerBatchEnd === '6' ? true : undefined));
+    // Nothing was reported durable yet: the marker-only batch must not be committed past records 0-4.
+    expect(await committedOf(groupId, topic)).toBe(-1);
+    await reporters[reporters.length - 1]?.(3n);
+    await eventually(async () => ((await committedOf(groupId, topic)) === 3 ? true : undefined));
+    await reporters[reporters.length - 1]?.(5n);
+    await eventually(async () => ((await committedOf(groupId, topic)) === 7 ? true : undefined));
+  });
+
+  it('deferred: a declined batch is neither resolved nor committed past, even when transaction markers follow it', async () => {
+    const topic = uniqueName('transport-declined');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic], 1);
+    await fill(topic, 1, 5);
+    let declining = false;
+    let declined = 0;
+    let taken = 0;
+    behaviour = (batch) => {
+      if (declining) {
+        declined++;
+        return Promise.reject(new BatchDeclined('draining'));
+      }
+      taken += batch.messages.length;
+      return Promise.resolve({ durableBelow: BigInt(batch.messages[batch.messages.length - 1]?.offset ?? '0') + 1n });
+    };
+    await startWith(topic, groupId, 'deferred');
+    await eventually(async () => ((await committedOf(groupId, topic)) === 5 ? true : undefined));
+    declining = true;
+    await fill(topic, 1, 5);
+    await abortedTransaction(topic, 2);
+    await eventually(() => (declined >= 3 ? true : undefined));
+    // Records 5-9 were declined: whatever markers came after them, the offset stays at 5.
+    expect(await committedOf(groupId, topic)).toBe(5);
+    declining = false;
+    await eventually(async () => ((await committedOf(groupId, topic)) === 13 ? true : undefined));
+    expect(taken).toBe(10);
+  });
+
+  it('transaction: a re-fetch that lies wholly below the committed offset neither transforms again nor moves the offset back', async () => {
+    const topic = uniqueName('transport-resync');
+    const output = uniqueName('transport-resync-out');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic, output], 1);
+    // Many small record batches, so fetches are cut small and a re-fetch ends well before 150.
+    for (let n = 0; n < 30; n++) {
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${n * 10 + i}` })) });
+    }
+    await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '150' }] });
+    const out = topicRef(Copied, output);
+    let firstSeen: string | undefined;
+    behaviour = (batch) => {
+      firstSeen ??= batch.messages[0]?.offset;
+      return Promise.resolve({ publish: [publication(out, batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })))] });
+    };
+    const metrics = new MetricsService({ service: 'resync' });
+    app = await transportApp(topic, groupId, {
+      delivery: 'transaction',
+      metrics,
+      extra: { transactionalIdPrefix: uniqueName('resync'), consumer: { maxBytesPerPartition: 1024, maxBytes: 1024 } },
+    });
+    await app.listen();
+    await eventually(async () => ((await committedOf(groupId, topic)) === 300 ? true : undefined), 60000);
+    expect(firstSeen).toBe('150');
+    // Read everything again from the start, as kafkajs does after an unanswered commit.
+    transport?.unwrap<Consumer>().seek({ topic, partition: 0, offset: '0' });
+    await eventually(async () => ((await consumedTotal(metrics)) >= 450 ? true : undefined), 60000);
+    const copies = await consumeAll(kafka, output);
+    expect(copies.map((c) => c.message.value?.toString())).toEqual(Array.from({ length: 150 }, (_, i) => JSON.stringify({ value: `r-${150 + i}` })));
+    expect(await committedOf(groupId, topic)).toBe(300);
+  });
+
+  async function startWith(topic: string, groupId: string, delivery: DeliveryMode): Promise<void> {
+    app = await transportApp(topic, groupId, { delivery });
+    await app.listen();
+  }
+
+  async function consumedTotal(metrics: MetricsService): Promise<number> {
+    const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === `${metrics.prefix}_records_consumed_total`);
+    return metric?.values[0]?.value ?? 0;
+  }
 });

@@ -3,13 +3,16 @@ import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import { RawTopicRef } from '../contracts/topics';
-import { DeadLetterReason, deadLetterMessage } from '../kafka/dead-letter';
-import { sendRaw } from '../kafka/contract-producer';
-import { BatchOutcome, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost, PartitionCommitter } from './kafka-batch.context';
+import { deadLetterMessage } from '../kafka/dead-letter';
+import { createTransactionalProducer, sendRaw, sendRecords } from '../kafka/contract-producer';
+import { BatchOutcome, DurabilityReporter, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost, PartitionCommitter } from './kafka-batch.context';
 import { requestShutdown } from '../bootstrap/start-service';
+import { ReadinessRegistry } from '../health/readiness.registry';
 import { MetricsService } from '../metrics/metrics.service';
 import { backoffDelay } from './backoff';
 import { ConsumerLagGauge } from './consumer-lag';
+import { BatchDeclined, BatchResult, DeferredProgress, DeliveryMode, Refusal, TransactionalProgress } from './delivery';
+import { TransportMetrics } from './transport.metrics';
 
 export interface Subscription {
   /** The pattern handlers use in `@EventPattern(...)`. */
@@ -23,6 +26,8 @@ export interface TransportObserver {
   batchStarted?(topic: string, partition: number, size: number, highWatermark: string, lastOffset: string): void;
   batchFinished?(topic: string, partition: number, size: number, seconds: number): void;
   batchFailed?(topic: string, partition: number, error: unknown): void;
+  /** A batch's results were published (and, but in `deferred` mode, its offsets committed). */
+  batchDelivered?(topic: string, partition: number, result: BatchResult): void;
   committed?(topic: string, partition: number, nextOffset: string): void;
   commitRefused?(topic: string, partition: number): void;
   deadLettered?(topic: string, reason: string): void;
@@ -45,11 +50,15 @@ export interface KafkaBatchTransportOptions {
   readonly readCommitted?: boolean;
   /** Start a new group at the earliest offset (default true: nothing already in the topic is skipped). */
   readonly fromBeginning?: boolean;
+  /** How results are published and offsets committed (default `ack-then-commit`); see delivery.ts. */
+  readonly delivery?: DeliveryMode;
+  /** `transaction` mode: transactional ids are `<prefix>-<topic>-<partition>`. */
+  readonly transactionalIdPrefix?: string;
   /**
-   * Commit offsets (default true). A consumer whose state is rebuilt from the whole topic on every
-   * start (the verifier) passes false: it never commits, so each start reads from the beginning.
+   * A batch whose handler runs longer than this stops being heartbeated, so a stuck instance
+   * leaves the group and its partitions move on (default 60 s).
    */
-  readonly commitOffsets?: boolean;
+  readonly maxBatchMs?: number;
   readonly partitionsConsumedConcurrently?: number;
   readonly consumer?: Partial<ConsumerConfig>;
   readonly retry?: { readonly initialMs: number; readonly maxMs: number };
@@ -62,32 +71,43 @@ export interface KafkaBatchTransportOptions {
   /** What giving up does (default: shut the service down with exit code 1). */
   readonly onConsumerLost?: (error: Error) => void;
   readonly observers?: readonly TransportObserver[];
-  /** Where the transport's own metrics go (consumer lag against committed offsets). */
+  /** Where the transport's own metrics go (batches, commits, dead letters, transactions, lag). */
   readonly metrics?: MetricsService;
+  /** Where the transport says whether its consumer is running (unready after a crash until it rejoins). */
+  readonly readiness?: ReadinessRegistry;
   readonly logger?: LoggerService;
 }
 
 /**
  * A NestJS microservice transport that hands `@EventPattern` handlers whole batches of one
- * partition (kafkajs `eachBatch`) and commits by hand: a partition's offset is committed only
- * after the handler's promise resolved, never for a partition this instance no longer owns.
- * A failing handler commits nothing; the partition pauses with backoff and the same records
- * come again, while other partitions keep moving.
+ * partition (kafkajs `eachBatch`) and owns delivery: it publishes what the handler returns and
+ * commits in the configured mode, by the rules written down in delivery.ts. A failing handler
+ * commits nothing; the partition pauses with backoff and the same records come again, while
+ * other partitions keep moving.
  */
 export class KafkaBatchTransport extends Server implements CustomTransportStrategy {
   private consumer?: Consumer;
-  /** For the lag gauge: committed offsets and partition ends, read at scrape time. */
+  /** Committed offsets for the lag gauge and the exactly-once resync. */
   private admin?: Admin;
   private readonly lag?: ConsumerLagGauge;
+  private readonly metrics?: TransportMetrics;
+  private readonly mode: DeliveryMode;
   private readonly assigned = new Map<string, Set<number>>();
   private generation = 0;
   private readonly failures = new Map<string, number>();
   /** Per partition: the highest offset committed in this generation, and who commits it. */
   private readonly commits = new Map<string, { generation: number; offset: bigint; chain: Promise<unknown> }>();
+  /** `deferred` mode: per partition, what was taken and reported durable in this generation. */
+  private readonly deferred = new Map<string, { generation: number; progress: DeferredProgress }>();
+  /** `transaction` mode: per partition, the position of our last transaction and its producer. */
+  private readonly transactional = new Map<string, { progress: TransactionalProgress; producer?: Promise<Producer> }>();
+  /** Partitions whose handler still commits by itself (the older contract). */
   private readonly handlerCommits = new Set<string>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly log: LoggerService;
   private closing = false;
+  /** The consumer crashed and no new one has joined the group yet. */
+  private crashed: Error | undefined;
   /** Consumer restarts since the group was last joined. */
   private restarts = 0;
   private restartTimer?: NodeJS.Timeout;
@@ -95,8 +115,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   constructor(private readonly options: KafkaBatchTransportOptions) {
     super();
     this.log = options.logger ?? new Logger(KafkaBatchTransport.name);
+    this.mode = options.delivery ?? 'ack-then-commit';
+    if (options.metrics) this.metrics = new TransportMetrics(options.metrics);
     // A consumer that never commits (the verifier) has no lag worth showing: it would be the whole topic.
-    if (options.metrics && options.commitOffsets !== false) {
+    if (options.metrics && this.mode !== 'never-commit') {
       this.lag = new ConsumerLagGauge(
         options.metrics,
         () => this.admin,
@@ -104,6 +126,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         () => this.assignment(),
       );
     }
+    options.readiness?.register('kafka-consumer', () =>
+      this.crashed ? Promise.reject(new Error(`consumer crashed: ${this.crashed.message}`)) : Promise.resolve(),
+    );
   }
 
   async listen(callback: (error?: unknown) => void): Promise<void> {
@@ -139,6 +164,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     });
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       this.restarts = 0;
+      this.crashed = undefined;
       this.generation++;
       this.assigned.clear();
       for (const [topic, partitions] of Object.entries(payload.memberAssignment)) {
@@ -147,21 +173,17 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.assignmentChanged();
     });
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      // kafkajs resolves batches that held only transaction markers without calling eachBatch;
-      // everything before them was processed already (a partition's batches run in order and an
-      // unresolved batch is fetched again first), so their end can be committed too.
-      if (payload.batchSize !== 0 || this.options.commitOffsets === false) return;
-      const { topic, partition } = payload;
-      const nextOffset = (BigInt(payload.lastOffset) + 1n).toString();
-      if (this.handlerCommits.has(`${topic}/${partition}`)) this.notify((o) => o.markersPassed?.(topic, partition, nextOffset));
-      else void this.committer(topic, partition, this.generation)(nextOffset).catch(() => undefined);
+      // kafkajs resolves batches that held only transaction markers without calling eachBatch.
+      if (payload.batchSize === 0) this.markersOnly(payload.topic, payload.partition, BigInt(payload.lastOffset));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`, undefined, KafkaBatchTransport.name);
-      if (!payload.restart && consumer === this.consumer) this.restartConsumer(payload.error);
+      if (consumer !== this.consumer) return;
+      this.crashed = payload.error;
+      if (!payload.restart) this.restartConsumer(payload.error);
     });
     await consumer.connect();
-    if (this.lag && !this.admin) {
+    if ((this.lag || this.mode === 'transaction') && !this.admin) {
       this.admin = kafka.admin();
       await this.admin.connect();
     }
@@ -177,6 +199,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private assignmentChanged(): void {
     const assignment = this.assignment();
     this.lag?.retain(assignment);
+    for (const key of [...this.transactional.keys()]) {
+      const [topic, partition] = splitKey(key);
+      // A partition that comes back is resynchronised anyway; its old floor must not outlive a recreated topic.
+      if (!(assignment.get(topic)?.includes(partition) ?? false)) this.transactional.get(key)?.progress.doubt();
+    }
     this.notify((o) => o.assignmentChanged?.(assignment));
   }
 
@@ -187,6 +214,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    */
   private restartConsumer(error: Error): void {
     if (this.closing) return;
+    this.crashed = error;
     this.generation++;
     this.assigned.clear();
     this.assignmentChanged();
@@ -219,63 +247,303 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private async processBatch(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
-    if (batch.messages.length === 0) return;
+    const last = batch.messages[batch.messages.length - 1];
+    if (!last) return;
     const subscription = this.options.subscriptions.find((s) => s.topic === topic);
     const handler = subscription ? this.getHandlerByPattern(subscription.key) : null;
     if (!subscription || !handler) {
       throw new Error(`no @EventPattern handler for topic ${topic}`);
     }
+    const key = `${topic}/${partition}`;
     const generation = this.generation;
-    const data: KafkaBatch = {
-      topic,
-      partition,
-      messages: batch.messages,
-      firstOffset: batch.firstOffset() ?? batch.messages[0]?.offset ?? '0',
-      lastOffset: batch.lastOffset(),
-      highWatermark: batch.highWatermark,
-    };
-    const host: KafkaBatchContextHost = {
+    const lastOffset = BigInt(batch.lastOffset());
+    const started = process.hrtime.bigint();
+    this.metrics?.consumed.inc(batch.messages.length);
+    this.metrics?.batchSize.observe(batch.messages.length);
+    this.notify((o) => o.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, batch.lastOffset()));
+    const beat = this.heartbeat(payload, key);
+    try {
+      let messages: readonly KafkaMessage[] = batch.messages;
+      const transactional = this.mode === 'transaction' ? await this.transactionalPartition(key, batch.firstOffset()) : undefined;
+      if (transactional) messages = transactional.progress.pending(messages);
+      if (messages.length > 0) {
+        const data: KafkaBatch = {
+          topic,
+          partition,
+          messages,
+          firstOffset: messages[0]?.offset ?? batch.firstOffset() ?? '0',
+          lastOffset: batch.lastOffset(),
+          highWatermark: batch.highWatermark,
+        };
+        const raw: unknown = await handler(data, new KafkaBatchContext([data, this.contextHost(payload, topic, partition, generation)]));
+        const result = (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as
+          | BatchResult
+          | BatchOutcome
+          | undefined;
+        await this.deliver(payload, result, generation, lastOffset, transactional);
+      } else {
+        this.log.warn(`${key}: ${batch.messages.length} records below the committed offset were already done by a transaction that committed; skipped`);
+        transactional?.progress.done(lastOffset);
+      }
+    } catch (error) {
+      clearInterval(beat);
+      if (!(error instanceof BatchDeclined)) {
+        this.metrics?.failures.inc();
+        this.notify((o) => o.batchFailed?.(topic, partition, error));
+      }
+      this.retryLater(payload, error);
+      return;
+    }
+    clearInterval(beat);
+    payload.resolveOffset(last.offset);
+    this.failures.delete(key);
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    this.metrics?.batchSeconds.observe(seconds);
+    this.notify((o) => o.batchFinished?.(topic, partition, batch.messages.length, seconds));
+  }
+
+  /** Publishes and commits one handled batch in the transport's mode (delivery.ts, rule 3). */
+  private async deliver(
+    payload: EachBatchPayload,
+    result: BatchResult | BatchOutcome | undefined,
+    generation: number,
+    lastOffset: bigint,
+    transactional: { progress: TransactionalProgress } | undefined,
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const key = `${topic}/${partition}`;
+    if (result && 'commit' in result) {
+      // The older contract: the handler committed or will commit through `committer()`.
+      if (result.commit === 'by-handler') this.handlerCommits.add(key);
+      else {
+        this.handlerCommits.delete(key);
+        if (this.mode !== 'never-commit') await this.commitIfOwned(payload, generation, lastOffset + 1n);
+      }
+      return;
+    }
+    const outcome: BatchResult = result ?? {};
+    await this.deliverIn(payload, outcome, generation, lastOffset, transactional);
+    this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
+  }
+
+  private async deliverIn(
+    payload: EachBatchPayload,
+    outcome: BatchResult,
+    generation: number,
+    lastOffset: bigint,
+    transactional: { progress: TransactionalProgress } | undefined,
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const key = `${topic}/${partition}`;
+    switch (this.mode) {
+      case 'transaction':
+        if (!transactional) throw new Error('no transactional state for the partition');
+        await this.publishInTransaction(payload, transactional, outcome, lastOffset);
+        return;
+      case 'ack-then-commit':
+        await this.publishAcked(topic, partition, outcome);
+        await this.commitIfOwned(payload, generation, lastOffset + 1n);
+        return;
+      case 'deferred': {
+        await this.publishAcked(topic, partition, outcome);
+        const progress = this.deferredProgress(key, generation);
+        const lastRecord = BigInt(payload.batch.messages[payload.batch.messages.length - 1]?.offset ?? lastOffset);
+        progress.took(lastRecord, lastOffset);
+        if (outcome.durableBelow !== undefined) progress.report(outcome.durableBelow);
+        await this.commitDeferred(topic, partition, generation);
+        return;
+      }
+      case 'never-commit':
+        await this.publishAcked(topic, partition, outcome);
+        return;
+    }
+  }
+
+  private contextHost(payload: EachBatchPayload, topic: string, partition: number, generation: number): KafkaBatchContextHost {
+    return {
       groupId: this.options.groupId,
       consumerName: this.options.consumerName,
       heartbeat: () => payload.heartbeat(),
       isStale: () => payload.isStale(),
       committer: () => this.committer(topic, partition, generation),
-      deadLetter: (message, failure) => this.sendDeadLetter(topic, partition, message, failure),
+      durability: () => this.durabilityReporter(topic, partition, generation),
+      deadLetter: (message, failure) => this.sendDeadLetters(topic, partition, [{ message, failure }]),
       deadLetterMessage: (message, failure) => deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName),
     };
-    const started = process.hrtime.bigint();
-    this.notify((o) => o.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, data.lastOffset));
-    const beat = setInterval(() => {
+  }
+
+  /**
+   * Heartbeats while the handler runs, so a long batch keeps its partitions; but only up to
+   * `maxBatchMs`: an instance stuck on a hung sink must leave the group so others take over.
+   */
+  private heartbeat(payload: EachBatchPayload, key: string): NodeJS.Timeout {
+    const limit = this.options.maxBatchMs ?? 60000;
+    const since = Date.now();
+    const beat: NodeJS.Timeout = setInterval(() => {
+      if (Date.now() - since > limit) {
+        clearInterval(beat);
+        this.log.error(`batch of ${key} has run for over ${limit} ms; no more heartbeats, so the group can move its partitions`, undefined, KafkaBatchTransport.name);
+        return;
+      }
       payload.heartbeat().catch(() => undefined);
     }, 1000);
-    let outcome: BatchOutcome | undefined;
+    return beat;
+  }
+
+  /** Records and dead letters acknowledged by every in-sync replica (`ack-then-commit`, `deferred`). */
+  private async publishAcked(topic: string, partition: number, outcome: BatchResult): Promise<void> {
+    const producer = this.options.deadLetter?.producer;
+    const publish = outcome.publish ?? [];
+    if (publish.length === 0 && (outcome.deadLetters ?? []).length === 0) return;
+    if (!producer) throw new Error('this transport has no producer to publish with');
+    await Promise.all([
+      ...publish.map((p) => sendRecords(producer, p.topic, p.records)),
+      this.sendDeadLetters(topic, partition, outcome.deadLetters ?? []),
+    ]);
+  }
+
+  /**
+   * `transaction` mode, before a batch: the partition's progress, resynchronised when the batch
+   * does not follow our own last commit (delivery.ts, rule 3). A new producer for the partition's
+   * transactional id waits until the broker has finished any transaction of that id; the group's
+   * committed offset then says what is already done. (KIP-447's stable offset fetch, which kafkajs lacks.)
+   */
+  private async transactionalPartition(key: string, firstOffset: string | null): Promise<{ progress: TransactionalProgress }> {
+    let state = this.transactional.get(key);
+    if (!state) {
+      state = { progress: new TransactionalProgress() };
+      this.transactional.set(key, state);
+    }
+    if (firstOffset !== null && !state.progress.inDoubt(BigInt(firstOffset))) return state;
+    await this.discardProducer(state);
+    await this.transactionalProducer(key, state);
+    const [topic, partition] = splitKey(key);
+    if (!this.admin) throw new Error('the transport has no admin client');
+    const [committed] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+    state.progress.resynced(BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'));
+    return state;
+  }
+
+  private transactionalProducer(key: string, state: { producer?: Promise<Producer> }): Promise<Producer> {
+    if (!state.producer) {
+      const prefix = this.options.transactionalIdPrefix ?? this.options.groupId;
+      const [topic, partition] = splitKey(key);
+      const created = createTransactionalProducer(this.options.kafka, `${prefix}-${topic}-${partition}`);
+      const connected = created.connect().then(() => created);
+      connected.catch(() => {
+        if (state.producer === connected) state.producer = undefined;
+      });
+      state.producer = connected;
+    }
+    return state.producer;
+  }
+
+  private async discardProducer(state: { producer?: Promise<Producer> }): Promise<void> {
+    const producer = state.producer;
+    state.producer = undefined;
+    await producer?.then((p) => p.disconnect()).catch(() => undefined);
+  }
+
+  /** One transaction: the records, the dead letters and the input offset after `lastOffset`. */
+  private async publishInTransaction(
+    payload: EachBatchPayload,
+    state: { progress: TransactionalProgress; producer?: Promise<Producer> },
+    outcome: BatchResult,
+    lastOffset: bigint,
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const producer = await this.transactionalProducer(`${topic}/${partition}`, state);
+    const transaction = await producer.transaction();
     try {
-      const result: unknown = await handler(data, new KafkaBatchContext([data, host]));
-      outcome = (await lastValueFrom(this.transformToObservable(result), { defaultValue: undefined })) as BatchOutcome | undefined;
+      for (const p of outcome.publish ?? []) await sendRecords(transaction, p.topic, p.records);
+      const refusals = outcome.deadLetters ?? [];
+      if (refusals.length > 0) {
+        if (!this.options.deadLetter) throw new Error('this transport has no dead-letter topic');
+        await sendRaw(
+          transaction,
+          this.options.deadLetter.topic,
+          refusals.map((r) => deadLetterMessage({ topic, partition, message: r.message }, r.failure, this.options.consumerName)),
+        );
+      }
+      await transaction.sendOffsets({
+        consumerGroupId: this.options.groupId,
+        topics: [{ topic, partitions: [{ partition, offset: (lastOffset + 1n).toString() }] }],
+      });
+      // A partition revoked while the batch ran belongs to someone else now: its work must not commit.
+      if (payload.isStale()) throw new Error(`partition ${topic}/${partition} was revoked during the batch`);
+      await transaction.commit();
+      state.progress.done(lastOffset);
+      this.metrics?.transactions.inc({ outcome: 'committed' });
+      this.metrics?.commits.inc({ mode: 'transaction' });
+      for (const r of refusals) this.metrics?.deadLettered.inc({ reason: r.failure.reason });
+      for (const r of refusals) this.notify((o) => o.deadLettered?.(topic, r.failure.reason));
+      this.notify((o) => o.committed?.(topic, partition, (lastOffset + 1n).toString()));
     } catch (error) {
-      clearInterval(beat);
-      this.notify((o) => o.batchFailed?.(topic, partition, error));
-      this.retryLater(payload, error);
+      // The outcome may be unknown (a commit the broker got but never answered): resynchronise.
+      state.progress.doubt();
+      this.metrics?.transactions.inc({ outcome: 'aborted' });
+      await transaction.abort().catch(() => undefined);
+      // A fenced or broken producer cannot be reused; the next batch gets a new one.
+      await this.discardProducer(state);
+      throw error;
+    }
+  }
+
+  /** Offsets up to `lastOffset` held only transaction markers (delivery.ts, rule 4). */
+  private markersOnly(topic: string, partition: number, lastOffset: bigint): void {
+    const key = `${topic}/${partition}`;
+    const generation = this.generation;
+    if (this.mode === 'never-commit') return;
+    if (this.handlerCommits.has(key)) {
+      this.notify((o) => o.markersPassed?.(topic, partition, (lastOffset + 1n).toString()));
       return;
     }
-    clearInterval(beat);
-    this.failures.delete(`${topic}/${partition}`);
-    this.notify((o) => o.batchFinished?.(topic, partition, batch.messages.length, Number(process.hrtime.bigint() - started) / 1e9));
-    const last = batch.messages[batch.messages.length - 1];
-    if (last) payload.resolveOffset(last.offset);
-    const commit = outcome?.commit ?? 'batch';
-    if (this.options.commitOffsets === false) return;
-    if (commit === 'by-handler') {
-      this.handlerCommits.add(`${topic}/${partition}`);
+    if (this.mode === 'deferred') {
+      this.deferredProgress(key, generation).markersOnly(lastOffset);
+      void this.commitDeferred(topic, partition, generation).catch(() => undefined);
       return;
     }
-    this.handlerCommits.delete(`${topic}/${partition}`);
-    const nextOffset = (BigInt(data.lastOffset) + 1n).toString();
+    const transactional = this.transactional.get(key);
+    if (transactional) transactional.progress.done(lastOffset);
+    void this.committer(topic, partition, generation)((lastOffset + 1n).toString()).catch(() => undefined);
+  }
+
+  private deferredProgress(key: string, generation: number): DeferredProgress {
+    let state = this.deferred.get(key);
+    // After a rejoin kafkajs fetches from the committed offset again: what was taken before is forgotten.
+    if (!state || state.generation !== generation) {
+      state = { generation, progress: new DeferredProgress() };
+      this.deferred.set(key, state);
+    }
+    return state.progress;
+  }
+
+  private durabilityReporter(topic: string, partition: number, generation: number): DurabilityReporter {
+    return async (nextOffset: bigint) => {
+      if (!this.owns(topic, partition, generation)) {
+        this.metrics?.commitsRefused.inc();
+        this.notify((o) => o.commitRefused?.(topic, partition));
+        return;
+      }
+      this.deferredProgress(`${topic}/${partition}`, generation).report(nextOffset);
+      await this.commitDeferred(topic, partition, generation);
+    };
+  }
+
+  private async commitDeferred(topic: string, partition: number, generation: number): Promise<void> {
+    const offset = this.deferred.get(`${topic}/${partition}`)?.progress.committable();
+    if (offset === undefined || !this.owns(topic, partition, generation)) return;
+    await this.committer(topic, partition, generation)(offset.toString());
+  }
+
+  private async commitIfOwned(payload: EachBatchPayload, generation: number, nextOffset: bigint): Promise<void> {
+    const { topic, partition } = payload.batch;
     if (payload.isStale()) {
+      this.metrics?.commitsRefused.inc();
       this.notify((o) => o.commitRefused?.(topic, partition));
       return;
     }
-    await this.committer(topic, partition, generation)(nextOffset);
+    await this.committer(topic, partition, generation)(nextOffset.toString());
   }
 
   /**
@@ -293,6 +561,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       const current = state;
       const attempt = current.chain.then(async () => {
         if (!this.consumer || !this.owns(topic, partition, generation)) {
+          this.metrics?.commitsRefused.inc();
           this.notify((o) => o.commitRefused?.(topic, partition));
           return false;
         }
@@ -300,6 +569,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         if (offset <= current.offset) return true;
         await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
         current.offset = offset;
+        this.metrics?.commits.inc({ mode: 'consumer' });
         this.notify((o) => o.committed?.(topic, partition, nextOffset));
         return true;
       });
@@ -308,11 +578,19 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     };
   }
 
-  private async sendDeadLetter(topic: string, partition: number, message: KafkaMessage, failure: DeadLetterReason): Promise<void> {
+  private async sendDeadLetters(topic: string, partition: number, refusals: readonly Refusal[]): Promise<void> {
+    if (refusals.length === 0) return;
     const target = this.options.deadLetter;
     if (!target) throw new Error('this transport has no dead-letter producer');
-    await sendRaw(target.producer, target.topic, [deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName)]);
-    this.notify((o) => o.deadLettered?.(topic, failure.reason));
+    await sendRaw(
+      target.producer,
+      target.topic,
+      refusals.map((r) => deadLetterMessage({ topic, partition, message: r.message }, r.failure, this.options.consumerName)),
+    );
+    for (const r of refusals) {
+      this.metrics?.deadLettered.inc({ reason: r.failure.reason });
+      this.notify((o) => o.deadLettered?.(topic, r.failure.reason));
+    }
   }
 
   /**
@@ -327,10 +605,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const retry = this.options.retry ?? { initialMs: 200, maxMs: 30000 };
     const delay = backoffDelay(attempt, retry.initialMs, retry.maxMs);
     const reason = error instanceof Error ? error.message : String(error);
-    this.log.warn(
-      `batch ${key}@${payload.batch.firstOffset()} failed (attempt ${attempt}), retrying in ${delay} ms: ${reason}`,
-      KafkaBatchTransport.name,
-    );
+    const line = `batch ${key}@${payload.batch.firstOffset()} ${error instanceof BatchDeclined ? 'declined' : 'failed'} (attempt ${attempt}), retrying in ${delay} ms: ${reason}`;
+    if (error instanceof BatchDeclined) this.log.debug?.(line, KafkaBatchTransport.name);
+    else this.log.warn(line, KafkaBatchTransport.name);
     const resume = payload.pause();
     const timer = setTimeout(() => {
       this.resumeTimers.delete(timer);
@@ -352,7 +629,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     return this.consumer as T;
   }
 
-  /** Drains: kafkajs waits for running batches before it leaves the group. */
+  /** Drains: kafkajs waits for running batches before it leaves the group; then the producers go. */
   async close(): Promise<void> {
     this.closing = true;
     clearTimeout(this.restartTimer);
@@ -360,7 +637,13 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.resumeTimers.clear();
     await this.consumer?.disconnect();
     this.consumer = undefined;
+    await Promise.all([...this.transactional.values()].map((state) => this.discardProducer(state)));
     await this.admin?.disconnect();
     this.admin = undefined;
   }
+}
+
+function splitKey(key: string): [string, number] {
+  const at = key.lastIndexOf('/');
+  return [key.slice(0, at), Number(key.slice(at + 1))];
 }

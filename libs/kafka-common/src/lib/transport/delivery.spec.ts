@@ -1,0 +1,106 @@
+import { DeferredProgress, TransactionalProgress } from './delivery';
+
+describe('DeferredProgress (deferred mode: commit what the handler made durable, carried over markers)', () => {
+  it('commits nothing before the handler reports anything durable', () => {
+    const progress = new DeferredProgress();
+    progress.took(9n, 9n);
+    expect(progress.committable()).toBeUndefined();
+  });
+
+  it('carries the durable offset over the markers that end a taken batch', () => {
+    const progress = new DeferredProgress();
+    progress.took(9n, 11n);
+    progress.report(5n);
+    expect(progress.committable()).toBe(5n);
+    progress.report(10n);
+    expect(progress.committable()).toBe(12n);
+  });
+
+  it('carries it over a marker-only batch that follows a taken batch, once the batch before is durable', () => {
+    const progress = new DeferredProgress();
+    progress.took(9n, 9n);
+    progress.markersOnly(12n);
+    progress.report(4n);
+    expect(progress.committable()).toBe(4n);
+    progress.report(10n);
+    expect(progress.committable()).toBe(13n);
+  });
+
+  it('never passes records the handler did not take: a declined batch leaves a gap no marker range crosses', () => {
+    // Records 0-9 taken and durable; 10-19 declined (draining), so never resolved: kafkajs fetches
+    // them again and the marker-only batch the broker sends after them cannot start before 10.
+    const progress = new DeferredProgress();
+    progress.took(9n, 9n);
+    progress.report(10n);
+    expect(progress.committable()).toBe(10n);
+    // An aborted transaction at 20-21 seen as a marker-only batch is placed at the taken end (10), not at 20.
+    progress.markersOnly(21n);
+    // It is carried over only because it starts at 10, where the durable offset is; the test of the
+    // transport shows kafkajs cannot deliver it before the declined records are taken.
+    expect(progress.committable()).toBe(22n);
+  });
+
+  it('commits a marker-only batch at once when nothing was taken in this assignment (it starts at the committed offset)', () => {
+    const progress = new DeferredProgress();
+    progress.markersOnly(3n);
+    expect(progress.committable()).toBe(4n);
+  });
+
+  it('never moves back when a report is lower than one before', () => {
+    const progress = new DeferredProgress();
+    progress.took(20n, 20n);
+    progress.report(15n);
+    progress.report(7n);
+    expect(progress.committable()).toBe(15n);
+  });
+
+  it('keeps marker ranges sorted and passes several at once', () => {
+    const progress = new DeferredProgress();
+    progress.took(4n, 5n);
+    progress.took(9n, 11n);
+    progress.report(5n);
+    expect(progress.committable()).toBe(6n);
+    progress.report(10n);
+    expect(progress.committable()).toBe(12n);
+  });
+});
+
+describe('TransactionalProgress (exactly-once: the floor below which records are done)', () => {
+  const batch = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => ({ offset: String(from + i) }));
+
+  it('is in doubt at start and after a failed transaction, not after its own commit', () => {
+    const progress = new TransactionalProgress();
+    expect(progress.inDoubt(0n)).toBe(true);
+    progress.resynced(-1n);
+    progress.done(9n);
+    expect(progress.inDoubt(10n)).toBe(false);
+    progress.doubt();
+    expect(progress.inDoubt(10n)).toBe(true);
+  });
+
+  it('skips the records below the committed offset of a resync', () => {
+    const progress = new TransactionalProgress();
+    progress.resynced(5n);
+    expect(progress.pending(batch(0, 9)).map((m) => m.offset)).toEqual(['5', '6', '7', '8', '9']);
+  });
+
+  it('does not rewind when a whole re-fetched batch lies below a committed offset further ahead', () => {
+    // Committed 150; the re-fetch brings 0-49, all done. The next batch, 50-99, follows "our" last
+    // position but is below 150 too: it must not be transformed again, and no commit may move back.
+    const progress = new TransactionalProgress();
+    progress.resynced(150n);
+    expect(progress.pending(batch(0, 49))).toEqual([]);
+    progress.done(49n);
+    expect(progress.inDoubt(50n)).toBe(false);
+    expect(progress.pending(batch(50, 99))).toEqual([]);
+    progress.done(99n);
+    expect(progress.pending(batch(100, 199)).map((m) => m.offset)[0]).toBe('150');
+  });
+
+  it("takes a later resync's committed offset as it is (a reset or a recreated topic moves it back)", () => {
+    const progress = new TransactionalProgress();
+    progress.resynced(100n);
+    progress.resynced(0n);
+    expect(progress.pending(batch(0, 9))).toHaveLength(10);
+  });
+});

@@ -1,0 +1,160 @@
+import { KafkaMessage } from 'kafkajs';
+import { TopicRef } from '../contracts/topics';
+import { DeadLetterReason } from '../kafka/dead-letter';
+import { OutgoingRecord } from '../kafka/contract-producer';
+
+/**
+ * The delivery rules of every consumer, in one place. The transport applies them; handlers only
+ * say what a batch produced or how far their own work is durable.
+ *
+ * 1. A partition's batches reach its handler in offset order, one at a time. An offset is
+ *    resolved (kafkajs moves its fetch position) only once the handler took the batch; a handler
+ *    that throws took nothing, and the same records come again after a backoff.
+ * 2. Nothing is committed for a partition this instance does not own in the current group
+ *    generation, and within a generation a partition's committed offset only moves forward.
+ * 3. The modes:
+ *    - `ack-then-commit` (at-least-once): the batch's records and dead letters are acknowledged by
+ *      every in-sync replica, then the batch end is committed. A crash in between sends again.
+ *    - `transaction` (exactly-once): records, dead letters and the input offsets go in one
+ *      transaction per input partition (one transactional id per partition, so a new owner fences
+ *      the old one). After any doubt (a failed transaction, a rebalance, a start) the producer is
+ *      initialised again, which waits for the broker to finish any transaction of that id, and the
+ *      group's committed offset becomes the partition's floor: records below it were done by a
+ *      transaction that committed and never reach the handler again, however the next batches
+ *      are cut (a re-fetched batch can end before the committed offset).
+ *    - `deferred` (work made durable later, such as an upload): the handler reports the offset
+ *      below which its work is durable; that offset is committed.
+ *    - `never-commit`: nothing is committed; each start reads from the beginning.
+ * 4. Transaction markers take offsets but never reach a handler. Ranges holding only markers (the
+ *    tail of a batch, a batch of markers alone) are committed past only when everything before
+ *    them is done: at once in the first two modes (the batch before was done when resolved), and
+ *    in `deferred` mode once the handler's durable offset reaches the range's start. A batch the
+ *    handler did not take is never resolved, so no marker range can open after it.
+ * 5. Dead letters are acknowledged before any offset above them is committed.
+ */
+export type DeliveryMode = 'ack-then-commit' | 'transaction' | 'deferred' | 'never-commit';
+
+/** Records for one topic, checked against its contract when sent. */
+export interface Publication<T = unknown> {
+  readonly topic: TopicRef<T>;
+  readonly records: readonly OutgoingRecord<T>[];
+}
+
+/** A record the handler refused, and why: the transport dead-letters it. */
+export interface Refusal {
+  readonly message: KafkaMessage;
+  readonly failure: DeadLetterReason;
+}
+
+/** What a handler's batch produced. Everything is optional: returning nothing means "done, nothing to send". */
+export interface BatchResult {
+  readonly publish?: readonly Publication[];
+  readonly deadLetters?: readonly Refusal[];
+  /** `deferred` mode: every offset below this one is durable now. */
+  readonly durableBelow?: bigint;
+}
+
+/** Typed constructor of a publication, so records are checked against the topic's contract. */
+export function publication<T>(topic: TopicRef<T>, records: readonly OutgoingRecord<T>[]): Publication {
+  return { topic, records };
+}
+
+/** Thrown by a handler that refuses a batch on purpose (draining): nothing is taken, nothing is counted as a failure. */
+export class BatchDeclined extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'BatchDeclined';
+  }
+}
+
+/**
+ * Where a partition stands in `deferred` mode (rule 4): the end of what the handler took, what it
+ * reported durable, and the marker-only ranges in between. Offsets are "next offset" positions.
+ */
+export class DeferredProgress {
+  private taken: bigint | undefined;
+  private durable: bigint | undefined;
+  /** [from, to): offsets holding only transaction markers, sorted, not yet passed. */
+  private markers: [bigint, bigint][] = [];
+
+  /** The handler took a batch whose last record is `lastRecord` and whose fetch ended at `lastOffset` (markers included). */
+  took(lastRecord: bigint, lastOffset: bigint): void {
+    if (lastOffset > lastRecord) this.addMarkers(lastRecord + 1n, lastOffset + 1n);
+    this.taken = lastOffset + 1n;
+  }
+
+  /**
+   * A batch of markers only, ending at `lastOffset`. It starts where the last taken batch ended:
+   * kafkajs fetches from the resolved position, and only taken batches are resolved. Before any
+   * batch of this assignment it starts at the committed offset, so its end is committable as is.
+   */
+  markersOnly(lastOffset: bigint): void {
+    if (this.taken === undefined) {
+      this.durable = this.durable === undefined || this.durable < lastOffset + 1n ? lastOffset + 1n : this.durable;
+    } else if (lastOffset + 1n > this.taken) {
+      this.addMarkers(this.taken, lastOffset + 1n);
+    }
+    if (this.taken === undefined || lastOffset + 1n > this.taken) this.taken = lastOffset + 1n;
+  }
+
+  /** The handler's work below `nextOffset` is durable. */
+  report(nextOffset: bigint): void {
+    if (this.durable === undefined || nextOffset > this.durable) this.durable = nextOffset;
+  }
+
+  /** The offset that may be committed now: the durable offset, carried over every marker range it reaches. */
+  committable(): bigint | undefined {
+    let offset = this.durable;
+    if (offset === undefined) return undefined;
+    while (this.markers.length > 0 && this.markers[0][0] <= offset) {
+      const [, to] = this.markers[0];
+      if (to > offset) offset = to;
+      this.markers.shift();
+    }
+    this.durable = offset;
+    return offset;
+  }
+
+  private addMarkers(from: bigint, to: bigint): void {
+    this.markers.push([from, to]);
+    this.markers.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+}
+
+/**
+ * Where a partition stands in `transaction` mode (rule 3): the position the last committed
+ * transaction left, and the floor below which records are known to be done.
+ */
+export class TransactionalProgress {
+  private expected: bigint | undefined;
+  private floor = -1n;
+
+  /** True when a batch starting at `firstOffset` does not follow our own last commit: resynchronise first. */
+  inDoubt(firstOffset: bigint): boolean {
+    return this.expected !== firstOffset;
+  }
+
+  /**
+   * After a resync: the group's committed offset (-1 when none) is the floor until the next
+   * resync. It is taken as it is, even when lower than before: only an operator's reset or a
+   * recreated topic moves a group's offset back, and both mean "process these again".
+   */
+  resynced(committed: bigint): void {
+    this.floor = committed;
+  }
+
+  /** The records of a batch not yet done by a committed transaction. */
+  pending<M extends { offset: string }>(messages: readonly M[]): M[] {
+    return messages.filter((m) => BigInt(m.offset) >= this.floor);
+  }
+
+  /** The batch ending at `lastOffset` is done (its transaction committed, or nothing of it was pending). */
+  done(lastOffset: bigint): void {
+    this.expected = lastOffset + 1n;
+  }
+
+  /** The outcome of the last transaction is unknown. */
+  doubt(): void {
+    this.expected = undefined;
+  }
+}
