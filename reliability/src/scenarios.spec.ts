@@ -1,5 +1,5 @@
 import { Ledger } from './ledger';
-import { judge, ScenarioResult } from './scenarios';
+import { judge, SCENARIOS, ScenarioResult, scenariosOf } from './scenarios';
 import { resultsTable } from './suite';
 
 const ledger: Ledger = {
@@ -122,6 +122,17 @@ describe('judge', () => {
 
   it('has nothing to judge without a ledger beyond the crashes', () => {
     expect(judge(passing, undefined, [])).toEqual([]);
+  });
+});
+
+describe('scenariosOf', () => {
+  it('runs every scenario in the long profile and leaves the long-only ones out of the short one', () => {
+    expect(scenariosOf('long').map((s) => s.name)).toEqual(SCENARIOS.map((s) => s.name));
+    const short = scenariosOf('short').map((s) => s.name);
+    expect(short).toContain('broker-restart');
+    for (const name of ['transformer-scale-exactly-once', 'zombie-transformer', 'archiver-scale-in', 's3-hang', 'topic-recreation']) {
+      expect(short).not.toContain(name);
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Admin, AssignerProtocol, ConfigResourceTypes, ConfigSource, Kafka, Producer } from 'kafkajs';
-import { AuditReport } from '@weblog/kafka-common';
+import { AuditReport, parseAuditReport } from '@weblog/kafka-common';
 import { badWebLogRecords, caughtUp, eventually, hostileWebLogs, uniqueName, webLogRun } from '@weblog/kafka-common/testing';
 import { LocalInfra, seededRandom } from '@weblog/local-infra';
 import { ArchiveStore } from '@weblog/s3-archive';
@@ -256,6 +256,12 @@ const rollingRestart: Scenario = {
   },
 };
 
+/**
+ * Five scenarios of a minute or more each would take the short profile, part of `npm test`, well
+ * past 8 minutes on 2 cores: these run in the long profile, or when named.
+ */
+const LONG_ONLY: readonly Profile['name'][] = ['long'];
+
 /** A random moment of the fault, as in the kill scenarios: not a wait for readiness. */
 const randomMoment = (random: () => number) => pause(500 + Math.floor(random() * 2500));
 
@@ -285,6 +291,7 @@ const transformerScale: Scenario = {
   name: 'transformer-scale-exactly-once',
   title: 'Transformers scaled 1 -> 2 -> 1 under load: a second instance joins the group, later one gets SIGTERM',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject({ fleet, admin, profile, random, note, recovered }) {
     const joinedAt = Date.now();
     const second = await fleet.startInstance('transformer');
@@ -306,6 +313,7 @@ const zombieTransformer: Scenario = {
   name: 'zombie-transformer',
   title: 'One of two transformers frozen (SIGSTOP) past its session timeout, then resumed: the fenced zombie adds nothing',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject({ fleet, admin, random, note, recovered }) {
     const survivor = await fleet.startInstance('transformer');
     await groupOf(admin, fleet.groups.transformer, fleet.topics.input, 2);
@@ -334,6 +342,7 @@ const archiverScaleIn: Scenario = {
   name: 'archiver-scale-in',
   title: 'Two archivers; one gets SIGTERM (scale-in) as the exactly-once transformer is SIGKILLed upstream',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject({ fleet, admin, random, note, recovered }) {
     const remaining = await fleet.startInstance('s3-archiver');
     await groupOf(admin, fleet.groups.archiver, fleet.topics.output, 2);
@@ -370,6 +379,7 @@ const s3Hang: Scenario = {
   name: 's3-hang',
   title: 'S3 server frozen by SIGSTOP mid-run (connections open, no answers), then SIGCONT',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject({ fleet, infra, admin, profile, note, recovered }) {
     signalS3(infra, 'SIGSTOP');
     note(`S3 hung (SIGSTOP) for ${profile.s3HangMs / 1000} s`);
@@ -399,6 +409,7 @@ const topicRecreation: Scenario = {
   name: 'topic-recreation',
   title: 'input-topic and output-topic deleted and recreated under the same names, then a new run',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject({ fleet, admin, note, recovered }) {
     expect0(await fleet.stop('weblog-generator'), 'the generator on SIGTERM');
     await eventually(() => caughtUp(admin, fleet.groups.transformer, fleet.topics.input), 180000);
@@ -566,7 +577,7 @@ export async function runScenario(
       180000,
       250,
     ).catch(() => fleet.report());
-    audit = (await (await fetch(`${fleet.service('verifier').url}/audit`, { method: 'POST' })).json()) as AuditReport;
+    audit = parseAuditReport(await (await fetch(`${fleet.service('verifier').url}/audit`, { method: 'POST' })).text());
   } catch (error) {
     failures.push(`the pipeline did not drain: ${error instanceof Error ? error.message : String(error)}`);
   }
