@@ -41,7 +41,8 @@ export class AppModule {
           deadLetterProducer: ARCHIVER_PRODUCER,
           partitionsConsumedConcurrently: env.ARCHIVER_CONCURRENCY,
           retry: UPLOAD_RETRY,
-          observers: [ArchiverMetrics, ArchiverService],
+          delivery: 'deferred',
+          observers: [ArchiverService],
         }),
       ],
     };
