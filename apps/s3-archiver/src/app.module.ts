@@ -1,9 +1,11 @@
-import { DynamicModule, Module } from '@nestjs/common';
+import { DynamicModule, Logger, Module } from '@nestjs/common';
 import {
   batchTransportProvider,
+  ConfigError,
   createSafeProducer,
   KafkaModule,
   managedProducerProvider,
+  MetricsService,
   ObservabilityModule,
   OutputTopic,
 } from '@weblog/kafka-common';
@@ -13,6 +15,39 @@ import { ArchiverMetrics } from './archive/archiver.metrics';
 import { ArchiverService, UPLOAD_RETRY } from './archive/archiver.service';
 import { ArchiverEnv } from './archiver.env';
 import { ARCHIVE_STORE, ARCHIVER_ENV, ARCHIVER_PRODUCER, ARCHIVER_TRANSPORT } from './archiver.tokens';
+
+const UNCONDITIONAL = 'ARCHIVER_ALLOW_UNCONDITIONAL_WRITES';
+
+/**
+ * Exactly-once in S3 rests on `If-None-Match: *`; a store that ignores it turns a repeated upload
+ * into an overwrite. Probed while the store is created, before anything connects to Kafka: such a
+ * store stops the archiver unless the weaker guarantee is accepted. When S3 does not answer at
+ * start, the first upload probes again and nothing is written before it answers.
+ */
+async function checkConditionalWrites(store: ArchiveStore, env: ArchiverEnv, logger: Logger): Promise<void> {
+  const dir = env.ARCHIVER_TOPICS_DIR.replace(/\/+$/, '');
+  const allowed = env.ARCHIVER_ALLOW_UNCONDITIONAL_WRITES;
+  let honoured: boolean;
+  try {
+    honoured = await store.requireConditionalWrites(dir.length > 0 ? `${dir}/` : '', allowed, UNCONDITIONAL);
+  } catch (error) {
+    logger.warn(
+      `could not probe S3 for conditional writes at start (${error instanceof Error ? error.message : String(error)}); the first upload probes again`,
+    );
+    return;
+  }
+  if (honoured) return;
+  if (allowed) {
+    logger.warn(`the S3 store ignores If-None-Match: a repeated upload overwrites instead of finding the object (${UNCONDITIONAL}=true)`);
+    return;
+  }
+  const error = new ConfigError(
+    UNCONDITIONAL,
+    'must be true to archive to an S3 store that ignores If-None-Match (the start-up probe overwrote its own object), which turns exactly-once into overwrites',
+  );
+  process.stderr.write(`${error.message}\n`);
+  process.exit(1);
+}
 
 @Module({})
 export class AppModule {
@@ -25,11 +60,32 @@ export class AppModule {
         { provide: ARCHIVER_ENV, useValue: env },
         {
           provide: ARCHIVE_STORE,
-          useFactory: () =>
-            new ArchiveStore(createS3Client(env), env.S3_BUCKET, {
-              ...(env.ARCHIVER_SSE ? { algorithm: env.ARCHIVER_SSE } : {}),
-              ...(env.ARCHIVER_SSE_KMS_KEY_ID ? { kmsKeyId: env.ARCHIVER_SSE_KMS_KEY_ID } : {}),
-            }),
+          inject: [MetricsService],
+          useFactory: async (metrics: MetricsService) => {
+            const mismatches = metrics.counter({
+              name: 'incarnation_mismatches_total',
+              help: 'Keys that held other records than the ones to write (the topic was recreated); those went under the next generation.',
+            });
+            const logger = new Logger('ArchiveStore');
+            const store = new ArchiveStore(
+              createS3Client(env),
+              env.S3_BUCKET,
+              {
+                ...(env.ARCHIVER_SSE ? { algorithm: env.ARCHIVER_SSE } : {}),
+                ...(env.ARCHIVER_SSE_KMS_KEY_ID ? { kmsKeyId: env.ARCHIVER_SSE_KMS_KEY_ID } : {}),
+              },
+              {
+                onIncarnationMismatch: (mismatch) => {
+                  mismatches.inc();
+                  logger.warn(
+                    `${mismatch.key} holds other records than ${mismatch.topic}/${mismatch.partition} from offset ${mismatch.firstOffset}: the topic was recreated; writing generation ${mismatch.generation}`,
+                  );
+                },
+              },
+            );
+            await checkConditionalWrites(store, env, logger);
+            return store;
+          },
         },
         managedProducerProvider(ARCHIVER_PRODUCER, (kafka) => createSafeProducer(kafka)),
         ArchiverMetrics,

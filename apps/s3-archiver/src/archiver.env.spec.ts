@@ -23,7 +23,28 @@ describe('archiver configuration', () => {
       ARCHIVER_RECORD_METADATA: true,
       ARCHIVER_GZIP: false,
       ARCHIVER_TOPICS_DIR: 'topics',
+      ARCHIVER_ALLOW_UNCONDITIONAL_WRITES: false,
+      S3_CONNECTION_TIMEOUT_MS: 3000,
+      S3_REQUEST_TIMEOUT_MS: 30000,
+      S3_MAX_ATTEMPTS: 3,
       PORT: 3003,
+    });
+  });
+
+  it('bounds S3 waits as configured and accepts a weaker write guarantee only when told', () => {
+    expect(
+      resolveArchiverEnv({
+        ...base,
+        S3_CONNECTION_TIMEOUT_MS: '500',
+        S3_REQUEST_TIMEOUT_MS: '2000',
+        S3_MAX_ATTEMPTS: '1',
+        ARCHIVER_ALLOW_UNCONDITIONAL_WRITES: 'true',
+      }),
+    ).toMatchObject({
+      S3_CONNECTION_TIMEOUT_MS: 500,
+      S3_REQUEST_TIMEOUT_MS: 2000,
+      S3_MAX_ATTEMPTS: 1,
+      ARCHIVER_ALLOW_UNCONDITIONAL_WRITES: true,
     });
   });
 
@@ -39,6 +60,10 @@ describe('archiver configuration', () => {
     ['ARCHIVER_FILE_NAMING', 'hive'],
     ['ARCHIVER_OFFSET_ZERO_PAD_WIDTH', '21'],
     ['ARCHIVER_SSE', 'rot13'],
+    ['S3_CONNECTION_TIMEOUT_MS', '0'],
+    ['S3_REQUEST_TIMEOUT_MS', 'forever'],
+    ['S3_MAX_ATTEMPTS', '21'],
+    ['ARCHIVER_ALLOW_UNCONDITIONAL_WRITES', 'maybe'],
   ])('stops with one line naming %s when it is %s', (variable, value) => {
     expect(() => resolveArchiverEnv({ ...base, [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} [^\\n]+$`));
   });

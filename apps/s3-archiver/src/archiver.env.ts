@@ -12,7 +12,7 @@ import {
   s3EnvShape,
   serviceEnv,
 } from '@weblog/kafka-common';
-import { canonicalLocale, checkTimeZone, CONNECT_DEFAULT_ZERO_PAD_WIDTH, parsePathFormat } from '@weblog/s3-archive';
+import { canonicalLocale, checkTimeZone, CONNECT_DEFAULT_ZERO_PAD_WIDTH, parsePathFormat, s3ClientEnvShape } from '@weblog/s3-archive';
 
 /** The archiver configuration: the only place that reads the environment. */
 /** Refines a string setting with a check that throws a readable reason. */
@@ -34,6 +34,12 @@ export const archiverEnvSchema = serviceEnv({
   ...kafkaEnvShape,
   ...httpEnvShape(3003),
   ...s3EnvShape,
+  ...s3ClientEnvShape,
+  /**
+   * Run even when the start-up probe finds that the store ignores `If-None-Match: *`: a crash or a
+   * second instance may then overwrite an object instead of learning it exists (at-least-once).
+   */
+  ARCHIVER_ALLOW_UNCONDITIONAL_WRITES: booleanFlag(false),
   ARCHIVER_GROUP_ID: z.string().min(1).default('weblog-s3-archiver'),
   /** Records per object. */
   ARCHIVER_FLUSH_SIZE: positiveInt(10, 1_000_000),

@@ -12,9 +12,11 @@ import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { loadArchiverEnv } from './archiver.env';
 import { combineFilters, parseFilter } from './replay/record-filter';
 import { replayArchive } from './replay/replay-runner';
+import { KafkaTargetLog } from './replay/target-log';
 
 const USAGE = `usage: replay [--topic NAME] [--from ISO] [--to ISO] [--partitions 0,1] [--filter 'status_code>=500' ...] [--resume] [--checkpoint NAME]
-Reads the archive of a topic (default: the output topic) from S3 and produces it to the reprocessed topic.`;
+Reads the archive of a topic (default: the output topic) from S3 and produces it to the reprocessed topic.
+--resume continues an interrupted run of the same --checkpoint after the last record it produced.`;
 
 /** The replay command: archived records back into Kafka. Configuration as for the archiver. */
 async function main(): Promise<number> {
@@ -53,15 +55,16 @@ async function main(): Promise<number> {
   const kafka = createKafka(env, 'replay', logger);
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, pipelineTopicSpecs(topics)).finally(() => admin.disconnect());
   const producer = createSafeProducer(kafka);
-  await producer.connect();
   try {
+    await ensureTopics(admin, pipelineTopicSpecs(topics));
+    await producer.connect();
     const summary = await replayArchive(new ArchiveStore(createS3Client(env), env.S3_BUCKET), producer, {
       sourceTopic: values.topic ?? topics.output.name,
       topicsDir: env.ARCHIVER_TOPICS_DIR,
       target: topics.reprocessed,
       targetPartitions: topics.partitions,
+      targetLog: new KafkaTargetLog(kafka, admin, topics.reprocessed.name),
       ...(partitions ? { partitions } : {}),
       keep,
       checkpointId: values.checkpoint,
@@ -72,7 +75,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify({ replay: 'done', ...summary, problems: summary.problems.length })}\n`);
     return 0;
   } finally {
-    await producer.disconnect();
+    await Promise.all([producer.disconnect(), admin.disconnect()]);
   }
 }
 

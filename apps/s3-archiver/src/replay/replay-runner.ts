@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
-import { Producer } from 'kafkajs';
+import { KafkaMessage, Producer } from 'kafkajs';
 import { OutgoingRecord, sendRecords, TopicRef, TransformedWebLog } from '@weblog/kafka-common';
 import { ArchiveObject, ArchiveProblem, ArchiveStore, listArchive, readArchiveObject } from '@weblog/s3-archive';
 import { RecordPredicate } from './record-filter';
+import { TargetLog } from './target-log';
 
 export interface ReplayOptions {
   /** The archived topic to read back. */
@@ -10,12 +11,16 @@ export interface ReplayOptions {
   readonly topicsDir: string;
   readonly target: TopicRef<TransformedWebLog>;
   readonly targetPartitions: number;
+  /** The target topic as a log, read on resume for what the interrupted run wrote after its last checkpoint. */
+  readonly targetLog: TargetLog;
   readonly partitions?: readonly number[];
   readonly keep: RecordPredicate;
-  /** Names the checkpoint; with `resume`, objects done by an earlier run of that name are skipped. */
+  /** Names the checkpoint; with `resume`, records handled by an earlier run of that name are not produced again. */
   readonly checkpointId: string;
   readonly resume: boolean;
   readonly progressEveryMs?: number;
+  /** Records handled between two checkpoints (default 2000). */
+  readonly chunkRecords?: number;
 }
 
 export interface ReplaySummary {
@@ -24,19 +29,125 @@ export interface ReplaySummary {
   recordsRead: number;
   recordsProduced: number;
   recordsFilteredOut: number;
+  /** Records read again on resume that an earlier run had already produced (or filtered out). */
+  recordsAlreadyHandled: number;
   problems: ArchiveProblem[];
   seconds: number;
 }
 
-/** Per original partition, the first offset of the last object fully replayed. */
-type Checkpoint = Record<string, string>;
-
-export const REPLAY_HEADER_SOURCE = 'replay-source-object';
+/** Where a partition's replay stands: the last record handled, by its generation and offset. */
+interface Position {
+  readonly generation: number;
+  readonly offset: bigint;
+}
 
 /**
- * Reads a topic's archive back into Kafka: each original partition in offset order, each record to
- * the same partition number (by key when the target has fewer), so per-partition order survives.
- * A checkpoint in the bucket after every object lets an interrupted replay resume.
+ * Written after every chunk of records is acknowledged. `positions`: per original partition, the
+ * last record handled (produced, or filtered out). `targetEnds`: the target's end offsets then, so
+ * a resume reads only what an interrupted run wrote after it. `produced`: records beyond the
+ * positions known to be in the target already (from such a read), not to be produced again.
+ */
+interface Checkpoint {
+  readonly version: 2;
+  readonly positions: Record<string, { generation: number; offset: string }>;
+  readonly targetEnds: Record<string, string>;
+  readonly produced: string[];
+}
+
+/** The first format: per original partition, the first offset of the last object fully replayed. */
+type LegacyCheckpoint = Record<string, string>;
+
+export const REPLAY_HEADER_SOURCE = 'replay-source-object';
+/** `<source topic>/<checkpoint name>`: which replay produced a record. */
+export const REPLAY_HEADER_RUN = 'replay-run';
+export const REPLAY_HEADER_PARTITION = 'replay-source-partition';
+export const REPLAY_HEADER_OFFSET = 'replay-source-offset';
+export const REPLAY_HEADER_GENERATION = 'replay-source-generation';
+
+const coordinate = (generation: number, partition: number, offset: bigint) => `${generation}/${partition}/${offset}`;
+
+function parseCoordinate(text: string): { generation: number; partition: number; offset: bigint } | undefined {
+  const match = /^(\d+)\/(\d+)\/(\d+)$/.exec(text);
+  return match ? { generation: Number(match[1]), partition: Number(match[2]), offset: BigInt(match[3] ?? '0') } : undefined;
+}
+
+/** Whether the record at (generation, offset) comes after `position` in its partition's log. */
+function isAfter(position: Position | undefined, generation: number, offset: bigint): boolean {
+  if (!position) return true;
+  return generation !== position.generation ? generation > position.generation : offset > position.offset;
+}
+
+function isCheckpoint(value: unknown): value is Checkpoint {
+  return typeof value === 'object' && value !== null && (value as Record<string, unknown>)['version'] === 2;
+}
+
+function headerText(message: KafkaMessage, name: string): string | undefined {
+  const raw = message.headers?.[name];
+  const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  return value === undefined ? undefined : Buffer.isBuffer(value) ? value.toString('utf8') : value;
+}
+
+/** The progress of one replay, and its checkpoint in the bucket. */
+class ReplayProgress {
+  readonly positions = new Map<number, Position>();
+  readonly legacyDone = new Map<number, bigint>();
+  readonly produced = new Set<string>();
+  private targetEnds = new Map<number, bigint>();
+
+  constructor(
+    private readonly store: ArchiveStore,
+    private readonly key: string,
+    readonly run: string,
+    private readonly targetLog: TargetLog,
+  ) {}
+
+  /** Loads an earlier run's checkpoint and learns what it produced after that checkpoint. */
+  async resume(): Promise<void> {
+    const stored = await this.store.readJson(this.key);
+    if (isCheckpoint(stored)) {
+      for (const [partition, position] of Object.entries(stored.positions))
+        this.positions.set(Number(partition), { generation: position.generation, offset: BigInt(position.offset) });
+      for (const entry of stored.produced) this.produced.add(entry);
+      const from = new Map(Object.entries(stored.targetEnds).map(([partition, offset]) => [Number(partition), BigInt(offset)]));
+      await this.targetLog.readSince(from, (_partition, message) => {
+        if (headerText(message, REPLAY_HEADER_RUN) !== this.run) return;
+        const generation = headerText(message, REPLAY_HEADER_GENERATION);
+        const partition = headerText(message, REPLAY_HEADER_PARTITION);
+        const offset = headerText(message, REPLAY_HEADER_OFFSET);
+        if (generation !== undefined && partition !== undefined && offset !== undefined)
+          this.produced.add(`${generation}/${partition}/${offset}`);
+      });
+    } else if (typeof stored === 'object' && stored !== null) {
+      for (const [partition, done] of Object.entries(stored as LegacyCheckpoint)) this.legacyDone.set(Number(partition), BigInt(done));
+    }
+  }
+
+  /** Records the target's ends and every position; produced records at or before a position are forgotten. */
+  async save(): Promise<void> {
+    this.targetEnds = await this.targetLog.endOffsets();
+    for (const entry of this.produced) {
+      const c = parseCoordinate(entry);
+      if (!c || !isAfter(this.positions.get(c.partition), c.generation, c.offset)) this.produced.delete(entry);
+    }
+    const checkpoint: Checkpoint = {
+      version: 2,
+      positions: Object.fromEntries(
+        [...this.positions].map(([partition, p]) => [String(partition), { generation: p.generation, offset: p.offset.toString() }]),
+      ),
+      targetEnds: Object.fromEntries([...this.targetEnds].map(([partition, end]) => [String(partition), end.toString()])),
+      produced: [...this.produced],
+    };
+    await this.store.putJson(this.key, checkpoint);
+  }
+}
+
+/**
+ * Reads a topic's archive back into Kafka: each original partition in log order (generation, then
+ * offset), each record to the same partition number (by key when the target has fewer), so
+ * per-partition order survives. Every chunk of records is followed by a checkpoint naming the
+ * last record handled per original partition; a resumed run starts after it, and skips what the
+ * interrupted run produced after its last checkpoint (found in the target by the records' replay
+ * headers), so a crash in the middle of an object repeats and loses nothing.
  */
 export async function replayArchive(
   store: ArchiveStore,
@@ -51,11 +162,15 @@ export async function replayArchive(
     recordsRead: 0,
     recordsProduced: 0,
     recordsFilteredOut: 0,
+    recordsAlreadyHandled: 0,
     problems: [],
     seconds: 0,
   };
   const checkpointKey = `${options.topicsDir.replace(/\/+$/, '')}/_replay/${options.sourceTopic}/${options.checkpointId}.json`;
-  const checkpoint: Checkpoint = options.resume ? (((await store.readJson(checkpointKey)) as Checkpoint | undefined) ?? {}) : {};
+  const progress = new ReplayProgress(store, checkpointKey, `${options.sourceTopic}/${options.checkpointId}`, options.targetLog);
+  if (options.resume) await progress.resume();
+  // Before anything is produced, so a run killed before its first chunk is resumed from here.
+  await progress.save();
   const archive = await listArchive(store, options.topicsDir, options.sourceTopic);
   const partitions = [...archive.keys()].filter((p) => !options.partitions || options.partitions.includes(p)).sort((a, b) => a - b);
   const total = partitions.reduce((sum, p) => sum + (archive.get(p)?.length ?? 0), 0);
@@ -70,15 +185,24 @@ export async function replayArchive(
   };
 
   for (const partition of partitions) {
-    const done = checkpoint[String(partition)];
-    for (const object of archive.get(partition) ?? []) {
-      if (done !== undefined && object.firstOffset <= BigInt(done)) {
+    const objects = archive.get(partition) ?? [];
+    const legacyDone = progress.legacyDone.get(partition);
+    for (const [index, object] of objects.entries()) {
+      const position = progress.positions.get(partition);
+      const next = objects[index + 1];
+      const doneBefore = legacyDone !== undefined && object.generation === 0 && object.firstOffset <= legacyDone;
+      // An object ends before the next one of its generation starts: no need to read it to know it was handled.
+      const endsBeforePosition =
+        position !== undefined &&
+        (object.generation < position.generation ||
+          (object.generation === position.generation &&
+            next?.generation === object.generation &&
+            next.firstOffset - 1n <= position.offset));
+      if (doneBefore || endsBeforePosition) {
         summary.objectsSkipped++;
         continue;
       }
-      await replayObject(store, producer, object, options, summary);
-      checkpoint[String(partition)] = object.firstOffset.toString();
-      await store.putJson(checkpointKey, checkpoint);
+      await replayObject(store, producer, object, options, summary, progress);
       report();
     }
   }
@@ -93,24 +217,49 @@ async function replayObject(
   object: ArchiveObject,
   options: ReplayOptions,
   summary: ReplaySummary,
+  progress: ReplayProgress,
 ): Promise<void> {
   const { records, problems } = await readArchiveObject(store, object);
   summary.objects++;
   summary.problems.push(...problems);
   summary.recordsRead += records.length;
-  const outgoing: OutgoingRecord<TransformedWebLog>[] = [];
+  const chunkRecords = options.chunkRecords ?? 2000;
+  let outgoing: OutgoingRecord<TransformedWebLog>[] = [];
+  let handled = 0;
+  let last: bigint | undefined;
+  const flush = async () => {
+    if (last === undefined) return;
+    await sendRecords(producer, options.target, outgoing);
+    summary.recordsProduced += outgoing.length;
+    progress.positions.set(object.partition, { generation: object.generation, offset: last });
+    await progress.save();
+    outgoing = [];
+    handled = 0;
+    last = undefined;
+  };
   for (const record of records) {
-    if (!options.keep(record.value)) {
-      summary.recordsFilteredOut++;
+    if (!isAfter(progress.positions.get(object.partition), object.generation, record.offset)) {
+      summary.recordsAlreadyHandled++;
       continue;
     }
-    outgoing.push({
-      key: record.key,
-      value: record.value,
-      headers: { ...record.headers, [REPLAY_HEADER_SOURCE]: object.key },
-      ...(record.partition < options.targetPartitions ? { partition: record.partition } : {}),
-    });
+    if (progress.produced.has(coordinate(object.generation, object.partition, record.offset))) summary.recordsAlreadyHandled++;
+    else if (!options.keep(record.value)) summary.recordsFilteredOut++;
+    else
+      outgoing.push({
+        key: record.key,
+        value: record.value,
+        headers: {
+          ...record.headers,
+          [REPLAY_HEADER_SOURCE]: object.key,
+          [REPLAY_HEADER_RUN]: progress.run,
+          [REPLAY_HEADER_GENERATION]: String(object.generation),
+          [REPLAY_HEADER_PARTITION]: String(object.partition),
+          [REPLAY_HEADER_OFFSET]: record.offset.toString(),
+        },
+        ...(record.partition < options.targetPartitions ? { partition: record.partition } : {}),
+      });
+    last = record.offset;
+    if (++handled >= chunkRecords) await flush();
   }
-  await sendRecords(producer, options.target, outgoing);
-  summary.recordsProduced += outgoing.length;
+  await flush();
 }

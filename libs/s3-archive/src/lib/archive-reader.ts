@@ -8,6 +8,11 @@ export interface ArchiveObject {
   readonly topic: string;
   readonly partition: number;
   readonly firstOffset: bigint;
+  /**
+   * The incarnation of the partition (0 unless the topic was deleted and created again): offsets
+   * of two generations are of two different logs and never compare.
+   */
+  readonly generation: number;
   readonly size: number;
 }
 
@@ -22,6 +27,8 @@ export interface ArchiveProblem {
 export interface RestoredRecord {
   readonly partition: number;
   readonly offset: bigint;
+  /** The generation of the object it was read from (see ArchiveObject.generation). */
+  readonly generation: number;
   readonly key: string | null;
   readonly timestamp: string | undefined;
   readonly headers: Record<string, string>;
@@ -35,18 +42,36 @@ export interface RestoredRecord {
   readonly coordinates: 'kafka' | 'position';
 }
 
-/** Every archive object of a topic, grouped by partition, each partition in offset order. */
+/**
+ * Every archive object of a topic, grouped by partition, each partition in log order: generation,
+ * then first offset (a later generation is a later incarnation of the partition).
+ */
 export async function listArchive(store: ArchiveStore, topicsDir: string, topic: string): Promise<Map<number, ArchiveObject[]>> {
   const byPartition = new Map<number, ArchiveObject[]>();
   for await (const listed of store.list(topicPrefix(topicsDir, topic))) {
     const parts = parseObjectKey(listed.key);
     if (!parts || parts.topic !== topic) continue;
     const objects = byPartition.get(parts.partition) ?? [];
-    objects.push({ key: listed.key, topic, partition: parts.partition, firstOffset: parts.firstOffset, size: listed.size });
+    objects.push({
+      key: listed.key,
+      topic,
+      partition: parts.partition,
+      firstOffset: parts.firstOffset,
+      generation: parts.generation,
+      size: listed.size,
+    });
     byPartition.set(parts.partition, objects);
   }
   for (const objects of byPartition.values())
-    objects.sort((a, b) => (a.firstOffset < b.firstOffset ? -1 : a.firstOffset > b.firstOffset ? 1 : 0));
+    objects.sort((a, b) =>
+      a.generation !== b.generation
+        ? a.generation - b.generation
+        : a.firstOffset < b.firstOffset
+          ? -1
+          : a.firstOffset > b.firstOffset
+            ? 1
+            : 0,
+    );
   return byPartition;
 }
 
@@ -78,6 +103,7 @@ export function parseArchiveObject(object: ArchiveObject, body: Buffer): { recor
     records.push({
       partition: envelope?.partition ?? object.partition,
       offset: envelope ? BigInt(envelope.offset) : object.firstOffset + position,
+      generation: object.generation,
       key: envelope ? envelope.key : decoded.value.ip,
       timestamp: envelope?.timestamp,
       headers: envelope?.headers ?? {},
