@@ -1,13 +1,13 @@
-import { Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap, UnprocessableEntityException } from '@nestjs/common';
+import { Inject, Injectable, Logger, NotFoundException, OnApplicationBootstrap } from '@nestjs/common';
 import { Kafka } from 'kafkajs';
 import { AuditReport, KAFKA_CLIENT, PIPELINE_TOPICS, PipelineTopics, ReadinessRegistry, readTopicToEnd } from '@weblog/kafka-common';
 import { ArchiveStore, listArchive, readArchiveObject } from '@weblog/s3-archive';
 import { VerifierEnv } from '../verifier.env';
 import { VERIFIER_ENV, VERIFIER_STORE } from '../verifier.tokens';
-import { ArchiveAudit, AuditRefusedError } from './archive-audit';
+import { ArchiveAudit } from './archive-audit';
 
 /**
- * Lists the archive and reads the output topic to its end, then compares them record by record.
+ * Reads the output topic to its end and lists the archive, then compares them record by record, by content.
  * Off unless VERIFIER_AUDIT_ENABLED: then the verifier needs no S3 at all.
  */
 @Injectable()
@@ -42,12 +42,7 @@ export class AuditService implements OnApplicationBootstrap {
       for (const object of objects) {
         const { records, problems } = await readArchiveObject(this.store, object);
         audit.addProblems(problems.length);
-        try {
-          for (const record of records) audit.addArchivedRecord(record);
-        } catch (error) {
-          if (error instanceof AuditRefusedError) throw new UnprocessableEntityException(error.message);
-          throw error;
-        }
+        audit.addArchivedObject(object, records);
       }
     }
     return audit.report();

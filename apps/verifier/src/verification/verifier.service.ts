@@ -11,9 +11,11 @@ import {
   TransformedWebLogContract,
   VerificationReport,
 } from '@weblog/kafka-common';
+import { KafkaMessage } from 'kafkajs';
 import { Counter, Histogram } from 'prom-client';
 import { VerifierEnv } from '../verifier.env';
 import { VERIFIER_ENV } from '../verifier.tokens';
+import { DeliveryMarks } from './delivery-marks';
 import { RunTracker } from './run-tracker';
 
 /**
@@ -25,12 +27,15 @@ import { RunTracker } from './run-tracker';
 export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Verifier');
   private readonly tracker = new RunTracker();
+  private readonly marks = new DeliveryMarks();
   private readonly startedAt = new Date().toISOString();
   private verified = 0;
   private invalid = 0;
   private untracked = 0;
+  private redelivered = 0;
   private timer?: NodeJS.Timeout;
   private readonly received: Counter;
+  private readonly redeliveries: Counter;
   private readonly invalidRecords: Counter<'reason'>;
   private readonly latency: Histogram;
 
@@ -39,6 +44,10 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
     metrics: MetricsService,
   ) {
     this.received = metrics.counter({ name: 'records_verified_total', help: 'Valid records read from the output topic.' });
+    this.redeliveries = metrics.counter({
+      name: 'records_redelivered_total',
+      help: 'Records read again at an offset already counted (after a rejoin of the group), not counted twice.',
+    });
     this.invalidRecords = metrics.counter({
       name: 'records_invalid_total',
       help: 'Records that break the TransformedWebLog contract, by reason (dead-lettered).',
@@ -80,27 +89,44 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
 
   async verify(batch: KafkaBatch, ctx: KafkaBatchContext): Promise<void> {
     const now = Date.now();
-    for (const message of batch.messages) {
-      const decoded = decode(TransformedWebLogContract, message.value, { maxBytes: this.env.VERIFIER_MAX_VALUE_BYTES });
-      if (!decoded.ok) {
-        this.invalid++;
-        this.invalidRecords.inc({ reason: decoded.reason });
-        await ctx.deadLetter(message, { reason: decoded.reason, detail: decoded.detail });
-        continue;
-      }
-      this.verified++;
-      this.received.inc();
-      const runId = headerText(message.headers, PipelineHeaders.runId);
-      const seq = headerNumber(message.headers, PipelineHeaders.sequence);
-      if (runId === undefined || seq === undefined || !Number.isInteger(seq) || seq < 1) {
-        this.untracked++;
-        continue;
-      }
-      const producedAt = headerNumber(message.headers, PipelineHeaders.producedAt);
-      const latencyMs = producedAt === undefined ? undefined : now - producedAt;
-      if (latencyMs !== undefined) this.latency.observe(latencyMs / 1000);
-      this.tracker.observe(runId, seq, message.key ? message.key.toString('utf8') : undefined, latencyMs);
+    const { topic, partition } = batch;
+    if (this.marks.restartedBelow(topic, partition, batch.highWatermark)) {
+      this.logger.warn(
+        `${topic}/${partition} ends at ${batch.highWatermark}, below offsets already counted: the topic was recreated, its records are counted anew`,
+      );
     }
+    for (const message of batch.messages) {
+      if (this.marks.seen(topic, partition, message.offset)) {
+        this.redelivered++;
+        this.redeliveries.inc();
+        continue;
+      }
+      await this.count(message, now, ctx);
+      this.marks.counted(topic, partition, message.offset);
+    }
+  }
+
+  private async count(message: KafkaMessage, now: number, ctx: KafkaBatchContext): Promise<void> {
+    const decoded = decode(TransformedWebLogContract, message.value, { maxBytes: this.env.VERIFIER_MAX_VALUE_BYTES });
+    if (!decoded.ok) {
+      // Counted once the dead letter is acknowledged: a failed send fails the batch, and the record comes again.
+      await ctx.deadLetter(message, { reason: decoded.reason, detail: decoded.detail });
+      this.invalid++;
+      this.invalidRecords.inc({ reason: decoded.reason });
+      return;
+    }
+    this.verified++;
+    this.received.inc();
+    const runId = headerText(message.headers, PipelineHeaders.runId);
+    const seq = headerNumber(message.headers, PipelineHeaders.sequence);
+    if (runId === undefined || seq === undefined || !Number.isInteger(seq) || seq < 1) {
+      this.untracked++;
+      return;
+    }
+    const producedAt = headerNumber(message.headers, PipelineHeaders.producedAt);
+    const latencyMs = producedAt === undefined ? undefined : now - producedAt;
+    if (latencyMs !== undefined) this.latency.observe(latencyMs / 1000);
+    this.tracker.observe(runId, seq, message.key ? message.key.toString('utf8') : undefined, latencyMs);
   }
 
   report(): VerificationReport {
@@ -109,6 +135,7 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
       verified: this.verified,
       invalid: this.invalid,
       untracked: this.untracked,
+      redelivered: this.redelivered,
       runs: this.tracker.reports(),
     };
   }
@@ -121,6 +148,6 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
         (r) =>
           `run ${r.runId.slice(0, 8)}: ${r.unique}/${r.expected} missing ${r.missing} dup ${r.duplicates} ooo ${r.outOfOrder} p50 ${r.latencyMs.p50}ms p99 ${r.latencyMs.p99}ms`,
       );
-    return [`verified ${this.verified} invalid ${this.invalid}`, ...runs].join(' | ');
+    return [`verified ${this.verified} invalid ${this.invalid} redelivered ${this.redelivered}`, ...runs].join(' | ');
   }
 }

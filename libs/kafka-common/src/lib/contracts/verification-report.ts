@@ -1,40 +1,67 @@
-/** The verifier's report (`GET /report`): what a run sent and what arrived, as the verifier saw it. */
-export interface RunReport {
-  readonly runId: string;
+import { z } from 'zod';
+import { Contract, defineContract } from './contract';
+
+const count = z.number().int().min(0);
+const milliseconds = z.number().min(0);
+
+const runReportSchema = z.object({
+  runId: z.string(),
   /** The highest sequence seen: what the generator had sent by then, at least. */
-  readonly expected: number;
-  readonly received: number;
-  readonly unique: number;
-  readonly missing: number;
-  readonly missingRanges: [number, number][];
-  readonly duplicates: number;
-  readonly outOfOrder: number;
-  readonly latencyMs: { readonly count: number; readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  expected: count,
+  /** Deliveries of the run's records, each offset once (a redelivery after a rejoin is not one). */
+  received: count,
+  unique: count,
+  missing: count,
+  missingRanges: z.array(z.tuple([count, count])),
+  /** The same record (run and sequence) at another offset: produced twice, not delivered twice. */
+  duplicates: count,
+  outOfOrder: count,
+  latencyMs: z.object({ count, p50: milliseconds, p95: milliseconds, p99: milliseconds, max: milliseconds }),
+});
+
+/** The verifier's report (`GET /report`): what a run sent and what arrived, as the verifier saw it. */
+export const VerificationReportContract = defineContract(
+  'VerificationReport',
+  z.object({
+    startedAt: z.string(),
+    verified: count,
+    invalid: count,
+    /** Valid records without run and sequence headers: checked, but not countable per run. */
+    untracked: count,
+    /**
+     * Records at or below an offset already counted in their partition, read again after a rejoin
+     * of the verifier's group (it commits nothing, so a rejoin starts every partition over): not
+     * counted again.
+     */
+    redelivered: count,
+    runs: z.array(runReportSchema),
+  }),
+);
+
+export type RunReport = z.infer<typeof runReportSchema>;
+export type VerificationReport = z.infer<typeof VerificationReportContract.schema>;
+
+/**
+ * A report read over HTTP, checked against its contract: a reader that took a changed or failed
+ * answer on trust would judge a run by fields that are not there. Throws one line naming what does
+ * not match, with the start of the answer.
+ */
+export function parseReport<T>(contract: Contract<T>, text: string): T {
+  const shown = text.length > 300 ? `${text.slice(0, 297)}...` : text;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${contract.name}: the answer is not JSON: ${shown}`);
+  }
+  const result = contract.schema.safeParse(parsed);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.length > 0 ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`${contract.name}: the answer does not match the contract (${issues}): ${shown}`.replace(/\s*\n\s*/g, ' '));
+  }
+  return result.data;
 }
 
-export interface VerificationReport {
-  readonly startedAt: string;
-  readonly verified: number;
-  readonly invalid: number;
-  /** Valid records without run and sequence headers: checked, but not countable per run. */
-  readonly untracked: number;
-  readonly runs: RunReport[];
-}
-
-/** The S3 audit (`POST /audit`): the archive compared with the output topic record by record. */
-export interface AuditReport {
-  readonly ok: boolean;
-  readonly topicRecords: number;
-  readonly archivedRecords: number;
-  /** In the topic, not in S3. */
-  readonly missingInS3: number;
-  /** In S3 more than once. */
-  readonly duplicatedInS3: number;
-  /** In S3, not in the topic. */
-  readonly unexpectedInS3: number;
-  /** Invalid records of the topic are dead-lettered, not archived, so they are not expected in S3. */
-  readonly invalidInTopic: number;
-  readonly problems: number;
-  /** Up to 50 event ids of each kind of difference. */
-  readonly examples: { missing: string[]; duplicated: string[]; unexpected: string[] };
+export function parseVerificationReport(text: string): VerificationReport {
+  return parseReport(VerificationReportContract, text);
 }
