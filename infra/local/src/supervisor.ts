@@ -133,28 +133,22 @@ export class SupervisedProcess {
   start(): void {
     if (this.running) return;
     const { spec } = this;
+    const out = spec.logFile === undefined ? undefined : openSync(spec.logFile, 'a');
     let child: ChildProcess;
-    if (spec.logFile) {
-      const out = openSync(spec.logFile, 'a');
-      try {
-        this.logOffset = statSync(spec.logFile).size;
-        child = spawn(spec.command, spec.args, {
-          cwd: spec.cwd,
-          env: spec.env,
-          detached: spec.ownProcessGroup ?? false,
-          stdio: ['ignore', out, out],
-        });
-      } finally {
-        closeSync(out);
-      }
-    } else {
-      this.recent.length = 0;
+    try {
+      if (spec.logFile) this.logOffset = statSync(spec.logFile).size;
+      const stdio = out === undefined ? 'pipe' : out;
       child = spawn(spec.command, spec.args, {
         cwd: spec.cwd,
         env: spec.env,
         detached: spec.ownProcessGroup ?? false,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: ['ignore', stdio, stdio],
       });
+    } finally {
+      if (out !== undefined) closeSync(out);
+    }
+    if (out === undefined) {
+      this.recent.length = 0;
       // The recent output only: a long-running process must not grow our memory.
       const keep = (chunk: Buffer) => {
         this.recent.push(chunk.toString('utf8'));
@@ -168,7 +162,11 @@ export class SupervisedProcess {
     this.exitRequested = false;
     const killOnExit = () => child.kill('SIGKILL');
     this.exit = new Promise<ExitStatus>((resolve) => {
+      // A failed kill() may emit 'error' besides 'exit': one ending per incarnation.
+      let over = false;
       const ended = (status: ExitStatus) => {
+        if (over) return;
+        over = true;
         this.status = status;
         process.removeListener('exit', killOnExit);
         if (!this.exitRequested) for (const listener of this.unexpectedExitListeners) listener(status);
