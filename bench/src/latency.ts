@@ -1,7 +1,7 @@
 // Latency benchmark: the whole pipeline (generator, transformer, archiver, verifier) at a fixed rate;
 // the verifier measures each record from the generator's send to its own receipt. The peer: the
 // same pipeline with Kafka Streams in the transformer's place.
-import { RunReport, VerificationReport } from '@weblog/kafka-common';
+import { parseVerificationReport, RunReport } from '@weblog/kafka-common';
 import { eventually, uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 import { BenchContext, footprint, freshTopics } from './context';
@@ -103,7 +103,7 @@ async function pipelineRun(
         sample();
         if (sentSeconds === undefined && !generator.running) sentSeconds = Number(process.hrtime.bigint() - started) / 1e9;
         const { text } = await verifier.get('/report');
-        const run = (JSON.parse(text) as VerificationReport).runs.find((r: RunReport) => r.runId === runId);
+        const run = parseVerificationReport(text).runs.find((r: RunReport) => r.runId === runId);
         return run && run.unique >= records ? run : undefined;
       },
       (seconds + 600) * 1000,

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { Admin } from 'kafkajs';
-import { VerificationReport } from '@weblog/kafka-common';
+import { parseVerificationReport, VerificationReport } from '@weblog/kafka-common';
 import { eventually, isolatedTopics, metricValue } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 
@@ -191,7 +191,7 @@ export class Fleet {
   }
 
   async report(): Promise<VerificationReport> {
-    return JSON.parse((await this.service('verifier').get('/report')).text) as VerificationReport;
+    return parseVerificationReport((await this.service('verifier').get('/report')).text);
   }
 
   /** Waits until the verifier has seen a sequence above `seq` of a run: records flow end to end. */

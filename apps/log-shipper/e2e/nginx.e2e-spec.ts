@@ -5,7 +5,7 @@ import { connect } from 'node:net';
 import { networkInterfaces, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { Admin, Kafka } from 'kafkajs';
-import { AuditReport, parseEnv, s3EnvShape, serviceEnv, VerificationReport } from '@weblog/kafka-common';
+import { parseAuditReport, parseEnv, parseVerificationReport, s3EnvShape, serviceEnv } from '@weblog/kafka-common';
 import { caughtUp, consumeAll, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
 import { DebianTools, freePort, prepareDebianTools, ServiceProcess, SupervisedProcess as WatchedProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client, listArchive, readArchiveObject } from '@weblog/s3-archive';
@@ -345,7 +345,7 @@ describe('nginx access logs through the whole pipeline', () => {
     // Done when the verifier has every line and nothing is left to ship or transform.
     const lines = 2 * REQUESTS;
     const shipperRuns = async () =>
-      (JSON.parse((await verifier.get('/report')).text) as VerificationReport).runs.filter((r) => r.runId.startsWith(`${id}:`));
+      parseVerificationReport((await verifier.get('/report')).text).runs.filter((r) => r.runId.startsWith(`${id}:`));
     await eventually(async () => ((await shipperRuns()).reduce((sum, r) => sum + r.unique, 0) >= lines ? true : undefined), 180000).catch(
       async (error: unknown) => {
         // Say where the lines are: shipped or rejected by the shipper, dead-lettered, verified.
@@ -424,7 +424,7 @@ describe('nginx access logs through the whole pipeline', () => {
     const archivedCounts = countByIdAndFormat(archived);
     expect([...archivedCounts.keys()].sort()).toEqual([...perIdAndFormat].sort());
     expect([...archivedCounts.entries()].filter(([, n]) => n !== 1)).toEqual([]);
-    const audit = (await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).json()) as AuditReport;
+    const audit = parseAuditReport(await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).text());
     expect(audit).toMatchObject({ ok: true, topicRecords: lines, archivedRecords: lines, missingInS3: 0, duplicatedInS3: 0 });
   }, 600000);
 });

@@ -1,5 +1,5 @@
 import { Admin, Kafka } from 'kafkajs';
-import { AuditReport, VerificationReport } from '@weblog/kafka-common';
+import { parseAuditReport, parseVerificationReport } from '@weblog/kafka-common';
 import { caughtUp, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 
@@ -71,7 +71,7 @@ describe('the whole pipeline', () => {
       expect(await generator.waitForExit(120000)).toBe(0);
 
       const run = await eventually(async () => {
-        const report = JSON.parse((await verifier.get('/report')).text) as VerificationReport;
+        const report = parseVerificationReport((await verifier.get('/report')).text);
         const found = report.runs.find((r) => r.runId === id);
         return found && found.unique >= RECORDS ? found : undefined;
       }, 120000);
@@ -80,7 +80,7 @@ describe('the whole pipeline', () => {
       expect(run.latencyMs.count).toBe(run.unique + run.duplicates);
 
       await eventually(() => caughtUp(admin, `${id}-archiver`, topics.output), 120000);
-      const audit = (await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).json()) as AuditReport;
+      const audit = parseAuditReport(await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).text());
       expect(audit).toMatchObject({
         ok: true,
         missingInS3: 0,

@@ -1,15 +1,15 @@
 import path from 'node:path';
 import { Admin, Kafka } from 'kafkajs';
 import {
-  AuditReport,
   decode,
   deriveEventId,
+  parseAuditReport,
   parseEnv,
+  parseVerificationReport,
   s3EnvShape,
   serviceEnv,
   timestampToUtc,
   TransformedWebLogContract,
-  VerificationReport,
   WebLogContract,
 } from '@weblog/kafka-common';
 import {
@@ -134,7 +134,7 @@ describe('a producer as the original notes write it', () => {
 
     // The verifier counted every one (untracked: a plain producer sends no run headers).
     const report = await eventually(async () => {
-      const current = JSON.parse((await verifier.get('/report')).text) as VerificationReport;
+      const current = parseVerificationReport((await verifier.get('/report')).text);
       return current.verified >= RECORDS ? current : undefined;
     }, 60000);
     expect(report).toMatchObject({ verified: RECORDS, invalid: 0, untracked: RECORDS, runs: [] });
@@ -159,7 +159,7 @@ describe('a producer as the original notes write it', () => {
     }
     expect(archived.size).toBe(RECORDS);
     expect([...archived.values()].filter((n) => n !== 1)).toEqual([]);
-    const audit = (await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).json()) as AuditReport;
+    const audit = parseAuditReport(await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).text());
     expect(audit).toMatchObject({ ok: true, topicRecords: RECORDS, archivedRecords: RECORDS, missingInS3: 0, duplicatedInS3: 0 });
   }, 300000);
 });

@@ -1,5 +1,5 @@
 import { Kafka, Producer } from 'kafkajs';
-import { PipelineHeaders, VerificationReport } from '@weblog/kafka-common';
+import { parseVerificationReport, PipelineHeaders } from '@weblog/kafka-common';
 import { aTransformedWebLog, eventually, isolatedTopics, produceJson, testKafka, uniqueName } from '@weblog/kafka-common/testing';
 import { freePort, ServiceProcess } from '@weblog/local-infra';
 
@@ -57,7 +57,7 @@ describe('verifier as an operator runs it', () => {
     for (const run of runs) {
       await produceJson(producer, topics.output, runRecords(run, 20));
       await eventually(async () => {
-        const report = JSON.parse((await verifier.get('/report')).text) as VerificationReport;
+        const report = parseVerificationReport((await verifier.get('/report')).text);
         return report.runs.find((r) => r.runId === run)?.unique === 20 ? true : undefined;
       });
     }
@@ -69,7 +69,7 @@ describe('verifier as an operator runs it', () => {
     ]) {
       expect({ metric, runs: runLabels(metrics, metric) }).toEqual({ metric, runs: ['run-b', 'run-c'] });
     }
-    const report = JSON.parse((await verifier.get('/report')).text) as VerificationReport;
+    const report = parseVerificationReport((await verifier.get('/report')).text);
     expect(report.runs.map((r) => r.runId).sort()).toEqual(runs);
   });
 

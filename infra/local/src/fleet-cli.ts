@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { AuditReport, RunReport, VerificationReport } from '@weblog/kafka-common';
+import { parseAuditReport, parseVerificationReport, RunReport } from '@weblog/kafka-common';
 import { eventually, metricValue } from '@weblog/kafka-common/testing';
 import { startLocalInfra } from './index';
 import { ServiceProcess } from './supervisor';
@@ -110,7 +110,7 @@ async function main(): Promise<number> {
     const verifier = services.get('verifier') as ServiceProcess;
     await eventually(
       async () => {
-        const report = JSON.parse((await verifier.get('/report')).text) as VerificationReport;
+        const report = parseVerificationReport((await verifier.get('/report')).text);
         const unique = report.runs.reduce((sum, r) => sum + r.unique, 0);
         return unique >= acknowledged ? true : undefined;
       },
@@ -120,8 +120,8 @@ async function main(): Promise<number> {
     await services.get('transformer')?.stop();
     say('flushing the archiver');
     await services.get('s3-archiver')?.stop();
-    const audit = (await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).json()) as AuditReport;
-    const report = JSON.parse((await verifier.get('/report')).text) as VerificationReport;
+    const audit = parseAuditReport(await (await fetch(`${verifier.url}/audit`, { method: 'POST' })).text());
+    const report = parseVerificationReport((await verifier.get('/report')).text);
     await verifier.stop();
     say('\nfinal report');
     say(`  generator acknowledged ${acknowledged}; verifier verified ${report.verified}, invalid ${report.invalid}`);
@@ -154,7 +154,7 @@ async function liveLine(services: Map<App, ServiceProcess>): Promise<string> {
   const report = await services
     .get('verifier')
     ?.get('/report')
-    .then((r) => JSON.parse(r.text) as VerificationReport)
+    .then((r) => parseVerificationReport(r.text))
     .catch(() => undefined);
   const runs = report?.runs ?? [];
   const sum = (pick: (r: RunReport) => number) => runs.reduce((total, r) => total + pick(r), 0);
