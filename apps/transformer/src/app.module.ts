@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import {
   batchTransportProvider,
+  BOUNDED_PRODUCER_RETRY,
   createSafeProducer,
   InputTopic,
   KafkaModule,
@@ -22,7 +23,7 @@ export class AppModule {
       controllers: [TransformerConsumer],
       providers: [
         { provide: TRANSFORMER_ENV, useValue: env },
-        managedProducerProvider(TRANSFORMER_PRODUCER, (kafka) => createSafeProducer(kafka)),
+        managedProducerProvider(TRANSFORMER_PRODUCER, (kafka) => createSafeProducer(kafka, { retry: BOUNDED_PRODUCER_RETRY })),
         TransformerMetrics,
         TransformerService,
         batchTransportProvider(TRANSFORMER_TRANSPORT, {

@@ -3,7 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { Kafka, logLevel } from 'kafkajs';
 import { eventually } from '@weblog/kafka-common/testing';
-import { KafkaBatch, KafkaBatchTransport } from '@weblog/kafka-common';
+import { KafkaBatch, KafkaBatchTransport, ReadinessRegistry } from '@weblog/kafka-common';
 import { LocalInfra, startLocalInfra } from './index';
 
 const KEY = 'fresh.records';
@@ -75,21 +75,33 @@ describe('a consumer that meets a broker still loading its group coordinator', (
     await app.listen();
   }
 
-  it('is given up by kafkajs, and the transport says so instead of running on without it', async () => {
+  /** The transport's readiness check, as the service's /health/ready runs it. */
+  function consumerReadiness(readiness: ReadinessRegistry): () => Promise<void> {
+    const check = readiness.entries().find(([name]) => name === 'kafka-consumer')?.[1];
+    if (!check) throw new Error('the transport registered no readiness check');
+    return check;
+  }
+
+  it('is given up by kafkajs, and the transport says so (unready, then lost) instead of running on without it', async () => {
     const kafka = await freshBroker();
     let lost: Error | undefined;
-    await listen(kafka, { consumerRestarts: 0, onConsumerLost: (error) => (lost = error) });
+    const readiness = new ReadinessRegistry();
+    await listen(kafka, { consumerRestarts: 0, onConsumerLost: (error) => (lost = error), readiness });
     const error = await eventually(() => lost, 60000);
     expect(error.name).toBe('KafkaJSGroupCoordinatorNotFound');
+    await expect(consumerReadiness(readiness)()).rejects.toThrow('consumer crashed');
   });
 
   it('is replaced by a new consumer, which reads every record once the coordinator has loaded', async () => {
     const kafka = await freshBroker();
     consumed = 0;
     let lost: Error | undefined;
-    await listen(kafka, { onConsumerLost: (error) => (lost = error) });
+    const readiness = new ReadinessRegistry();
+    await listen(kafka, { onConsumerLost: (error) => (lost = error), readiness });
     await eventually(() => (consumed >= RECORDS || lost ? true : undefined), 120000);
     expect(lost).toBeUndefined();
     expect(consumed).toBe(RECORDS);
+    // The new consumer joined the group: ready again.
+    await expect(consumerReadiness(readiness)()).resolves.toBeUndefined();
   });
 });

@@ -36,9 +36,18 @@ export function createSafeProducer(kafka: Kafka, extra: ProducerConfig = {}): Pr
   return kafka.producer({ ...SAFE_PRODUCER_CONFIG, ...extra });
 }
 
-/** A transactional producer: one in-flight request, as kafkajs requires for transactions. */
+/**
+ * Retries of producers whose caller retries the whole unit of work itself: a send that cannot
+ * finish within about 45 s fails, so a hung broker fails the batch (fetched again with backoff)
+ * instead of holding its partition forever. Safe for transactions (a failed one is aborted, so
+ * nothing of it is read) and for at-least-once sends (a resend may duplicate, which that mode
+ * allows); kafkajs warns about bounded idempotent retries for exactly that reason.
+ */
+export const BOUNDED_PRODUCER_RETRY = { retries: 10, initialRetryTime: 100, maxRetryTime: 10000 } as const;
+
+/** A transactional producer: one in-flight request, as kafkajs requires for transactions; bounded retries. */
 export function createTransactionalProducer(kafka: Kafka, transactionalId: string, transactionTimeout = 60000): Producer {
-  return kafka.producer({ ...SAFE_PRODUCER_CONFIG, maxInFlightRequests: 1, transactionalId, transactionTimeout });
+  return kafka.producer({ ...SAFE_PRODUCER_CONFIG, retry: BOUNDED_PRODUCER_RETRY, maxInFlightRequests: 1, transactionalId, transactionTimeout });
 }
 
 export function encodeRecords<T>(topic: TopicRef<T>, records: readonly OutgoingRecord<T>[]): Message[] {

@@ -13,9 +13,6 @@ export interface KafkaBatch {
   readonly highWatermark: string;
 }
 
-/** Commits `nextOffset` for the partition if this instance still owns it; false when it does not. */
-export type PartitionCommitter = (nextOffset: string) => Promise<boolean>;
-
 /**
  * `deferred` mode: says that the handler's work below `nextOffset` is durable. The transport
  * commits it (carried over marker-only ranges) while this instance owns the partition.
@@ -27,7 +24,6 @@ export interface KafkaBatchContextHost {
   readonly consumerName: string;
   heartbeat(): Promise<void>;
   isStale(): boolean;
-  committer(): PartitionCommitter;
   durability(): DurabilityReporter;
   deadLetter(message: KafkaMessage, failure: DeadLetterReason): Promise<void>;
   deadLetterMessage(message: KafkaMessage, failure: DeadLetterReason): Message;
@@ -48,10 +44,6 @@ export class KafkaBatchContext extends BaseRpcContext<[KafkaBatch, KafkaBatchCon
   isStale(): boolean {
     return this.args[1].isStale();
   }
-  /** For handlers that commit later than the batch (the archiver commits after an upload). */
-  committer(): PartitionCommitter {
-    return this.args[1].committer();
-  }
   /** `deferred` mode: the reporter of this partition's durable offset, valid for as long as the partition stays assigned. */
   durability(): DurabilityReporter {
     return this.args[1].durability();
@@ -65,15 +57,3 @@ export class KafkaBatchContext extends BaseRpcContext<[KafkaBatch, KafkaBatchCon
     return this.args[1].deadLetterMessage(message, failure);
   }
 }
-
-/**
- * How a handler's batch ends. A handler that returns nothing has processed every record and the
- * transport commits the batch; the other outcomes hand the commit to the handler.
- */
-export type BatchOutcome = { readonly commit: 'batch' } | { readonly commit: 'by-handler' };
-
-export const BatchOutcomes = {
-  commitBatch: { commit: 'batch' } as BatchOutcome,
-  /** Offsets went into the handler's transaction, or will be committed later via `committer()`. */
-  committedByHandler: { commit: 'by-handler' } as BatchOutcome,
-} as const;

@@ -5,7 +5,10 @@ import { lastValueFrom } from 'rxjs';
 import { RawTopicRef } from '../contracts/topics';
 import { deadLetterMessage } from '../kafka/dead-letter';
 import { createTransactionalProducer, sendRaw, sendRecords } from '../kafka/contract-producer';
-import { BatchOutcome, DurabilityReporter, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost, PartitionCommitter } from './kafka-batch.context';
+import { DurabilityReporter, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost } from './kafka-batch.context';
+
+/** Commits `nextOffset` for the partition if this instance still owns it; false when it does not. */
+type PartitionCommitter = (nextOffset: string) => Promise<boolean>;
 import { requestShutdown } from '../bootstrap/start-service';
 import { ReadinessRegistry } from '../health/readiness.registry';
 import { MetricsService } from '../metrics/metrics.service';
@@ -32,11 +35,6 @@ export interface TransportObserver {
   commitRefused?(topic: string, partition: number): void;
   deadLettered?(topic: string, reason: string): void;
   assignmentChanged?(assigned: ReadonlyMap<string, readonly number[]>): void;
-  /**
-   * Records up to `nextOffset` held only transaction markers, which never reach a handler. For
-   * handlers that commit themselves: everything before `nextOffset` that they have seen is done.
-   */
-  markersPassed?(topic: string, partition: number, nextOffset: string): void;
 }
 
 export interface KafkaBatchTransportOptions {
@@ -101,8 +99,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly deferred = new Map<string, { generation: number; progress: DeferredProgress }>();
   /** `transaction` mode: per partition, the position of our last transaction and its producer. */
   private readonly transactional = new Map<string, { progress: TransactionalProgress; producer?: Promise<Producer> }>();
-  /** Partitions whose handler still commits by itself (the older contract). */
-  private readonly handlerCommits = new Set<string>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly log: LoggerService;
   private closing = false;
@@ -276,10 +272,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           highWatermark: batch.highWatermark,
         };
         const raw: unknown = await handler(data, new KafkaBatchContext([data, this.contextHost(payload, topic, partition, generation)]));
-        const result = (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as
-          | BatchResult
-          | BatchOutcome
-          | undefined;
+        const result = (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
         await this.deliver(payload, result, generation, lastOffset, transactional);
       } else {
         this.log.warn(`${key}: ${batch.messages.length} records below the committed offset were already done by a transaction that committed; skipped`);
@@ -305,22 +298,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** Publishes and commits one handled batch in the transport's mode (delivery.ts, rule 3). */
   private async deliver(
     payload: EachBatchPayload,
-    result: BatchResult | BatchOutcome | undefined,
+    result: BatchResult | undefined,
     generation: number,
     lastOffset: bigint,
     transactional: { progress: TransactionalProgress } | undefined,
   ): Promise<void> {
     const { topic, partition } = payload.batch;
-    const key = `${topic}/${partition}`;
-    if (result && 'commit' in result) {
-      // The older contract: the handler committed or will commit through `committer()`.
-      if (result.commit === 'by-handler') this.handlerCommits.add(key);
-      else {
-        this.handlerCommits.delete(key);
-        if (this.mode !== 'never-commit') await this.commitIfOwned(payload, generation, lastOffset + 1n);
-      }
-      return;
-    }
     const outcome: BatchResult = result ?? {};
     await this.deliverIn(payload, outcome, generation, lastOffset, transactional);
     this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
@@ -365,7 +348,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       consumerName: this.options.consumerName,
       heartbeat: () => payload.heartbeat(),
       isStale: () => payload.isStale(),
-      committer: () => this.committer(topic, partition, generation),
       durability: () => this.durabilityReporter(topic, partition, generation),
       deadLetter: (message, failure) => this.sendDeadLetters(topic, partition, [{ message, failure }]),
       deadLetterMessage: (message, failure) => deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName),
@@ -494,10 +476,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const key = `${topic}/${partition}`;
     const generation = this.generation;
     if (this.mode === 'never-commit') return;
-    if (this.handlerCommits.has(key)) {
-      this.notify((o) => o.markersPassed?.(topic, partition, (lastOffset + 1n).toString()));
-      return;
-    }
     if (this.mode === 'deferred') {
       this.deferredProgress(key, generation).markersOnly(lastOffset);
       void this.commitDeferred(topic, partition, generation).catch(() => undefined);
