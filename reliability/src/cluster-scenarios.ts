@@ -4,6 +4,13 @@ import type { Profile, Scenario, ScenarioContext } from './scenarios';
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * Each takes five to six minutes in the short profile on two cores (three JVMs and four services),
+ * so none fits the short profile's budget; broker-restart, which runs there, already SIGKILLs the
+ * node leading the most partitions and restarts it.
+ */
+const LONG_ONLY: readonly Profile['name'][] = ['long'];
+
 /** How long hung-broker keeps a node stopped: well past the 9 s broker session timeout, after which the controller fences it. */
 export const HUNG_BROKER_MS: Record<Profile['name'], number> = { short: 20000, long: 40000 };
 
@@ -61,6 +68,7 @@ const brokerLeaderKill: Scenario = {
   name: 'broker-leader-kill',
   title: 'Kafka node leading the busiest input partition SIGKILLed under load, restarted on its data (3 nodes, RF 3, min ISR 2)',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject(ctx) {
     const partition = await busiestInputPartition(ctx);
     const leader = await clusterOf(ctx).leaderOf(ctx.fleet.topics.input, partition);
@@ -72,6 +80,7 @@ const coordinatorKill: Scenario = {
   name: 'coordinator-kill',
   title: "Group coordinator of the transformer's group SIGKILLed under load, restarted on its data (3 nodes)",
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject(ctx) {
     const coordinator = await clusterOf(ctx).coordinatorOf(ctx.fleet.groups.transformer);
     await crashAndRejoin(ctx, coordinator, `coordinator of group ${ctx.fleet.groups.transformer}`);
@@ -82,6 +91,7 @@ const rollingBrokers: Scenario = {
   name: 'rolling-brokers',
   title: 'Rolling restart of the Kafka nodes: SIGTERM of each in turn, the next only once every replica is in sync again',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject(ctx) {
     const { fleet, admin, note, recovered } = ctx;
     const cluster = clusterOf(ctx);
@@ -100,6 +110,7 @@ const hungBroker: Scenario = {
   name: 'hung-broker',
   title: 'Kafka node leading the busiest input partition hung (SIGSTOP) past the broker session timeout, then continued (SIGCONT)',
   mode: 'exactly-once',
+  profiles: LONG_ONLY,
   async inject(ctx) {
     const { fleet, admin, profile, note, recovered } = ctx;
     const cluster = clusterOf(ctx);
