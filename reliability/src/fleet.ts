@@ -93,7 +93,9 @@ export class Fleet {
 
   /** A generator run of its own id: `count` 0 runs until stopped. */
   async startGenerator(rate: number, count = 0, name = 'weblog-generator'): Promise<string> {
-    const runId = name === 'weblog-generator' ? `${this.id}-run${this.runIds.length + 1}` : `${this.id}-${name}`;
+    // Numbered across incarnations of the topics, so a run id never names records of two.
+    const runId =
+      name === 'weblog-generator' ? `${this.id}-run${this.runIds.length + this.retiredRunIds.length + 1}` : `${this.id}-${name}`;
     this.runIds.push(runId);
     if (name === 'weblog-generator') this.mainRun = runId;
     await this.start(

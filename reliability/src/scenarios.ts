@@ -429,7 +429,12 @@ const topicRecreation: Scenario = {
     }));
     await deleteTopics(admin, names);
     note(`${names.join(' and ')} deleted`);
-    await admin.createTopics({ topics: specs, waitForLeaders: true });
+    // Right after a deletion the brokers may still answer for the old partitions: ask until the
+    // new ones exist (a retry after a half-answered request finds them created, which is as good).
+    await eventually(async () => {
+      await admin.createTopics({ topics: specs, waitForLeaders: true });
+      return true;
+    }, 60000, 500);
     await eventually(async () => {
       const offsets = await Promise.all(names.map((name) => admin.fetchTopicOffsets(name)));
       return offsets.every((partitions, i) => partitions.length === specs[i]?.numPartitions) ? true : undefined;
