@@ -68,6 +68,8 @@ describe('s3-archiver draining on SIGTERM', () => {
       // Nothing is written before the drain: partition 0's records stay buffered.
       ARCHIVER_FLUSH_SIZE: '1000',
       ARCHIVER_ROTATE_INTERVAL_MS: String(3600 * 1000),
+      // The drain's upload must hang for as long as the drain may last, not give up first.
+      S3_REQUEST_TIMEOUT_MS: String(3600 * 1000),
     };
     const archiver = await startArchiver(env);
     /** Offsets of the committed records produced, by partition: what must reach S3 before it is committed. */
