@@ -82,7 +82,7 @@ describe('replay interrupted in the middle of an object', () => {
     expect(atKill).toBeLessThan(40000);
 
     const resumed = await runCommand('s3-archiver', 'replay.js', ['--resume', '--checkpoint', 'crash'], env);
-    expect(resumed.status).toBe(0);
+    expect(resumed.status === 0 ? 'exit 0' : `exit ${String(resumed.status)}: ${resumed.stderr}`).toBe('exit 0');
     const ids = (await consumeAll(kafka, topics.reprocessed))
       .map((r) => decode(TransformedWebLogContract, r.message.value))
       .map((d) => (d.ok ? d.value.event_id : 'invalid'));

@@ -1,4 +1,4 @@
-import { DynamicModule, Logger, Module } from '@nestjs/common';
+import { DynamicModule, FactoryProvider, Logger, Module, Provider } from '@nestjs/common';
 import {
   batchTransportProvider,
   ConfigError,
@@ -49,6 +49,15 @@ async function checkConditionalWrites(store: ArchiveStore, env: ArchiverEnv, log
   process.exit(1);
 }
 
+/**
+ * The producer connects to Kafka while it is created; made to wait for the store (and its probe),
+ * a refused start says its one line and nothing else.
+ */
+function afterStore(provider: Provider): Provider {
+  const factory = provider as FactoryProvider;
+  return { ...factory, inject: [...(factory.inject ?? []), ARCHIVE_STORE] };
+}
+
 @Module({})
 export class AppModule {
   static register(env: ArchiverEnv): DynamicModule {
@@ -87,7 +96,7 @@ export class AppModule {
             return store;
           },
         },
-        managedProducerProvider(ARCHIVER_PRODUCER, (kafka) => createSafeProducer(kafka)),
+        afterStore(managedProducerProvider(ARCHIVER_PRODUCER, (kafka) => createSafeProducer(kafka))),
         ArchiverMetrics,
         ArchiverService,
         batchTransportProvider(ARCHIVER_TRANSPORT, {

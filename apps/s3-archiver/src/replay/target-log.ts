@@ -35,6 +35,12 @@ export class KafkaTargetLog implements TargetLog {
       if (BigInt(payload.lastOffset) >= (ends.get(payload.partition) ?? 0n) - 1n) pending.delete(payload.partition);
       if (pending.size === 0) finish();
     });
+    // Only the part written since the checkpoint: every partition starts where it stood then. On
+    // every join, since a consumer that kafkajs restarts (a coordinator still loading) starts over.
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const [partition, end] of ends)
+        consumer.seek({ topic: this.topic, partition, offset: (pending.has(partition) ? start(partition) : end).toString() });
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic: this.topic, fromBeginning: true });
@@ -50,9 +56,6 @@ export class KafkaTargetLog implements TargetLog {
           return Promise.resolve();
         },
       });
-      // Only the part written since the checkpoint: every partition starts where it stood then.
-      for (const [partition, end] of ends)
-        consumer.seek({ topic: this.topic, partition, offset: (pending.has(partition) ? start(partition) : end).toString() });
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(

@@ -230,8 +230,15 @@ export class ArchiveStore {
         firstOffset: range.firstOffset,
         generation,
       });
+      // The marker names the key whose other records started this generation, for whoever looks.
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: `${markers}g${String(generation).padStart(9, '0')}`, Body: '', ...this.sse() }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: `${markers}g${String(generation).padStart(9, '0')}`,
+          Body: `${target}\n`,
+          ContentType: 'text/plain',
+          ...this.sse(),
+        }),
       );
       if (generation > (this.generations.get(markers) ?? 0)) this.generations.set(markers, generation);
     }
