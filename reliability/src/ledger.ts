@@ -46,7 +46,7 @@ export interface Ledger {
   readonly duplicatedInS3: number;
   /** Archived lines that are no output record (another event id at the position, or no such position), of no earlier incarnation. */
   readonly unexpectedInS3: number;
-  /** Archived lines of runs that went into earlier incarnations of the topics (deleted and recreated since). */
+  /** Distinct records (event ids) archived from runs that went into earlier incarnations of the topics (deleted and recreated since). */
   readonly earlierIncarnationInS3: number;
   /** Objects or lines of the archive that could not be read. */
   readonly archiveProblems: number;
@@ -171,7 +171,7 @@ export class LedgerTally {
     let missing = 0;
     let duplicated = 0;
     let unexpected = 0;
-    let earlier = 0;
+    const earlier = new Set<string>();
     const examples: string[] = [];
     const example = (text: string) => {
       if (examples.length < S3_EXAMPLES) examples.push(text);
@@ -192,7 +192,7 @@ export class LedgerTally {
       const eventId = this.positions.get(position);
       for (const line of lines) {
         if (line.eventId === eventId) continue;
-        if (line.runId !== undefined && this.earlierRuns.has(line.runId)) earlier++;
+        if (line.runId !== undefined && this.earlierRuns.has(line.runId)) earlier.add(line.eventId);
         else {
           unexpected++;
           example(`unexpected ${line.eventId} (run ${line.runId ?? 'none'}) at ${position}`);
@@ -203,7 +203,7 @@ export class LedgerTally {
       missingInS3: missing,
       duplicatedInS3: duplicated,
       unexpectedInS3: unexpected,
-      earlierIncarnationInS3: earlier,
+      earlierIncarnationInS3: earlier.size,
       archiveProblems: this.archiveProblems,
       s3Examples: examples,
     };

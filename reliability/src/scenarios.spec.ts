@@ -42,6 +42,7 @@ const passing: ScenarioResult = {
   duplicatedInS3: 0,
   unexpectedInS3: 0,
   s3: { ledger: noS3Difference, audit: noS3Difference },
+  earlierIncarnationRecords: null,
   earlierIncarnationInS3: 0,
   archiveProblems: 0,
   s3Examples: [],
@@ -107,7 +108,13 @@ describe('judge', () => {
       'output records missing in S3 (ledger, by event id at each position): 1, expected 0',
       'S3 differences, for example: missing A at 0:5, S3 holds B there',
     ]);
-    expect(judge({ ...passing, earlierIncarnationInS3: 40 }, ledger, [])).toEqual([]);
+    expect(judge({ ...passing, earlierIncarnationRecords: 40, earlierIncarnationInS3: 40 }, ledger, [])).toEqual([]);
+  });
+
+  it('fails when records of the earlier incarnation are gone from the archive', () => {
+    expect(judge({ ...passing, earlierIncarnationRecords: 40, earlierIncarnationInS3: 31 }, ledger, [])).toEqual([
+      "records of the topics' earlier incarnation gone from S3: 9 of 40",
+    ]);
   });
 
   it('fails on a misfiled bad record and on a service that exited unasked', () => {

@@ -91,7 +91,12 @@ export interface ScenarioResult {
    * offset; the audit is the verifier's own (`POST /audit`). -1: that view could not be taken.
    */
   readonly s3: { readonly ledger: S3Figures; readonly audit: S3Figures };
-  /** Archived lines of runs sent into an earlier incarnation of the topics: set apart, not judged. */
+  /**
+   * Records of runs sent into an earlier incarnation of the topics: those the verifier had counted
+   * before the topics were deleted (null when none were), and those still in the archive. The
+   * archive must keep every one of them, apart from the new incarnation's.
+   */
+  readonly earlierIncarnationRecords: number | null;
   readonly earlierIncarnationInS3: number;
   readonly archiveProblems: number;
   /** A few S3 differences the ledger found, by position and event id. */
@@ -117,6 +122,8 @@ export interface ScenarioContext {
   note(what: string): void;
   /** Records the recovery time of one fault, in ms. */
   recovered(ms: number): void;
+  /** The topics are about to be deleted: `records` records of the runs so far belong to their earlier incarnation. */
+  earlierIncarnation(records: number): void;
   /** Sends the bad-input corpus round after round, each record between two good ones of its key. */
   sendBadInput(rounds: number): Promise<void>;
 }
@@ -410,11 +417,13 @@ const topicRecreation: Scenario = {
   title: 'input-topic and output-topic deleted and recreated under the same names, then a new run',
   mode: 'exactly-once',
   profiles: LONG_ONLY,
-  async inject({ fleet, admin, note, recovered }) {
+  async inject({ fleet, admin, note, recovered, earlierIncarnation }) {
     expect0(await fleet.stop('weblog-generator'), 'the generator on SIGTERM');
     await eventually(() => caughtUp(admin, fleet.groups.transformer, fleet.topics.input), 180000);
     await eventually(() => caughtUp(admin, fleet.groups.archiver, fleet.topics.output), 180000);
-    note('generator stopped, transformer and archiver groups caught up');
+    const first = (await fleet.report()).runs.filter((r) => fleet.runIds.includes(r.runId)).reduce((sum, r) => sum + r.unique, 0);
+    earlierIncarnation(first);
+    note(`generator stopped, transformer and archiver groups caught up: ${first} records in the first incarnation`);
     const names = [fleet.topics.input, fleet.topics.output];
     const { topics } = await admin.fetchTopicMetadata({ topics: names });
     // Topic-level settings go with the names: whatever a service set when it created them.
@@ -501,6 +510,7 @@ export async function runScenario(
     log(`  ${scenario.name}: ${line}`);
   };
   const failures: string[] = [];
+  let earlierIncarnationRecords: number | null = null;
   const s3 = new S3Client({
     endpoint: deps.infra.s3.endpoint,
     region: deps.infra.s3.region,
@@ -521,6 +531,7 @@ export async function runScenario(
       random: seededRandom(seed),
       note,
       recovered: (ms) => recoveries.push(ms),
+      earlierIncarnation: (records) => (earlierIncarnationRecords = (earlierIncarnationRecords ?? 0) + records),
       async sendBadInput(rounds) {
         const probeRun = `${fleet.id}-probe`;
         if (!fleet.runIds.includes(probeRun)) fleet.runIds.push(probeRun);
@@ -623,6 +634,7 @@ export async function runScenario(
     duplicatedInS3: Math.max(s3Ledger.duplicated, s3Audit.duplicated),
     unexpectedInS3: Math.max(s3Ledger.unexpected, s3Audit.unexpected),
     s3: { ledger: s3Ledger, audit: s3Audit },
+    earlierIncarnationRecords,
     earlierIncarnationInS3: ledger?.earlierIncarnationInS3 ?? 0,
     archiveProblems: ledger?.archiveProblems ?? -1,
     s3Examples: ledger?.s3Examples ?? [],
@@ -660,6 +672,11 @@ export function judge(result: ScenarioResult, ledger: Ledger | undefined, crashe
     zero(figures.unexpected, `S3 records not in the output topic (${view})`);
   }
   zero(result.archiveProblems, 'archive objects or lines that could not be read');
+  if (result.earlierIncarnationRecords !== null && result.earlierIncarnationInS3 < result.earlierIncarnationRecords) {
+    failures.push(
+      `records of the topics' earlier incarnation gone from S3: ${result.earlierIncarnationRecords - result.earlierIncarnationInS3} of ${result.earlierIncarnationRecords}`,
+    );
+  }
   if (failures.some((f) => f.includes('in S3') || f.startsWith('S3 records')) && result.s3Examples.length > 0) {
     failures.push(`S3 differences, for example: ${result.s3Examples.join('; ')}`);
   }
