@@ -97,6 +97,8 @@ export interface ScenarioResult {
    * archive must keep every one of them, apart from the new incarnation's.
    */
   readonly earlierIncarnationRecords: number | null;
+  /** Archived lines behind the previous line of their partition, by the verifier's audit. */
+  readonly outOfOrderInS3: number;
   readonly earlierIncarnationInS3: number;
   readonly archiveProblems: number;
   /** A few S3 differences the ledger found, by position and event id. */
@@ -612,7 +614,8 @@ export async function runScenario(
   const s3Audit: S3Figures = {
     missing: audit?.missingInS3 ?? -1,
     duplicated: audit?.duplicatedInS3 ?? -1,
-    unexpected: audit?.unexpectedInS3 ?? -1,
+    // Other records where live ones belong are strangers too, only named apart by the audit.
+    unexpected: audit ? audit.unexpectedInS3 + audit.otherRecordsInS3 : -1,
   };
   const result: ScenarioResult = {
     scenario: scenario.name,
@@ -635,6 +638,7 @@ export async function runScenario(
     unexpectedInS3: Math.max(s3Ledger.unexpected, s3Audit.unexpected),
     s3: { ledger: s3Ledger, audit: s3Audit },
     earlierIncarnationRecords,
+    outOfOrderInS3: audit?.outOfOrderInS3 ?? -1,
     earlierIncarnationInS3: ledger?.earlierIncarnationInS3 ?? 0,
     archiveProblems: ledger?.archiveProblems ?? -1,
     s3Examples: ledger?.s3Examples ?? [],
@@ -672,6 +676,7 @@ export function judge(result: ScenarioResult, ledger: Ledger | undefined, crashe
     zero(figures.unexpected, `S3 records not in the output topic (${view})`);
   }
   zero(result.archiveProblems, 'archive objects or lines that could not be read');
+  zero(result.outOfOrderInS3, 'S3 lines behind the previous line of their partition (verifier audit)');
   if (result.earlierIncarnationRecords !== null && result.earlierIncarnationInS3 < result.earlierIncarnationRecords) {
     failures.push(
       `records of the topics' earlier incarnation gone from S3: ${result.earlierIncarnationRecords - result.earlierIncarnationInS3} of ${result.earlierIncarnationRecords}`,
