@@ -2,7 +2,7 @@ import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Admin, AssignerProtocol, ConfigResourceTypes, ConfigSource, Kafka, Producer } from 'kafkajs';
 import { AuditReport, parseAuditReport } from '@weblog/kafka-common';
-import { badWebLogRecords, caughtUp, eventually, hostileWebLogs, uniqueName, webLogRun } from '@weblog/kafka-common/testing';
+import { badWebLogRecords, caughtUp, committedOffsets, eventually, hostileWebLogs, uniqueName, webLogRun } from '@weblog/kafka-common/testing';
 import { LocalInfra, seededRandom } from '@weblog/local-infra';
 import { ArchiveStore } from '@weblog/s3-archive';
 import { CLUSTER_SCENARIOS } from './cluster-scenarios';
@@ -405,6 +405,18 @@ const s3Hang: Scenario = {
   },
 };
 
+/** Waits until a group has committed the end of every partition; says where it stands if it does not. */
+async function drained(admin: Admin, groupId: string, topic: string, timeoutMs = 180000): Promise<void> {
+  try {
+    await eventually(() => caughtUp(admin, groupId, topic), timeoutMs);
+  } catch (error) {
+    const ends = await admin.fetchTopicOffsets(topic).catch(() => []);
+    const committed = await committedOffsets(admin, groupId, topic).catch(() => new Map<number, number>());
+    const where = ends.map((p) => `${p.partition}: ${committed.get(p.partition) ?? 'none'} of ${p.high}`).join(', ');
+    throw new Error(`${groupId} did not commit the end of ${topic} (committed of end per partition: ${where}): ${String(error)}`);
+  }
+}
+
 /** Deletes topics and waits until the broker no longer lists them. */
 async function deleteTopics(admin: Admin, names: readonly string[]): Promise<void> {
   await admin.deleteTopics({ topics: [...names], timeout: 30000 });
@@ -421,8 +433,8 @@ const topicRecreation: Scenario = {
   profiles: LONG_ONLY,
   async inject({ fleet, admin, note, recovered, earlierIncarnation }) {
     expect0(await fleet.stop('weblog-generator'), 'the generator on SIGTERM');
-    await eventually(() => caughtUp(admin, fleet.groups.transformer, fleet.topics.input), 180000);
-    await eventually(() => caughtUp(admin, fleet.groups.archiver, fleet.topics.output), 180000);
+    await drained(admin, fleet.groups.transformer, fleet.topics.input);
+    await drained(admin, fleet.groups.archiver, fleet.topics.output);
     const first = (await fleet.report()).runs.filter((r) => fleet.runIds.includes(r.runId)).reduce((sum, r) => sum + r.unique, 0);
     earlierIncarnation(first);
     note(`generator stopped, transformer and archiver groups caught up: ${first} records in the first incarnation`);
@@ -575,9 +587,9 @@ export async function runScenario(
   try {
     const stoppedWith = await fleet.stop('weblog-generator');
     if (stoppedWith !== 0 && stoppedWith !== null) failures.push(`the generator exited with ${stoppedWith} on SIGTERM`);
-    await eventually(() => caughtUp(deps.admin, fleet.groups.transformer, fleet.topics.input), 180000);
+    await drained(deps.admin, fleet.groups.transformer, fleet.topics.input);
     // The archive is read once the archiver has committed the end of the output topic.
-    await eventually(() => caughtUp(deps.admin, fleet.groups.archiver, fleet.topics.output), 180000);
+    await drained(deps.admin, fleet.groups.archiver, fleet.topics.output);
     ledger = await keepLedger(
       deps.kafka,
       fleet.topics,
