@@ -73,6 +73,22 @@ describe('a three-node KRaft cluster (real brokers)', () => {
     expect((await cluster().partitions([topic])).map((p) => p.replicas.length)).toEqual([3, 3, 3]);
   });
 
+  it('returns from ensureTopics to services racing to create the same topics through different nodes, each of which may not know the topic yet', async () => {
+    const admins = cluster().nodes.map((node) => new Kafka({ clientId: 'cluster-spec', brokers: [node.address], logLevel: logLevel.NOTHING }).admin());
+    await Promise.all(admins.map((admin) => admin.connect()));
+    try {
+      for (let round = 0; round < 8; round++) {
+        const name = uniqueName('cluster-race');
+        const results = await Promise.allSettled(
+          admins.map((admin) => ensureTopics(admin, [{ name, partitions: 12, replicationFactor: 3, minInsyncReplicas: 2 }])),
+        );
+        expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok']);
+      }
+    } finally {
+      await Promise.all(admins.map((admin) => admin.disconnect()));
+    }
+  });
+
   it('keeps the offsets and transaction state topics at 3 replicas with min ISR 2, and names the coordinator Kafka maps a group to', async () => {
     const topic = uniqueName('cluster-internal');
     const admin = kafka.admin();

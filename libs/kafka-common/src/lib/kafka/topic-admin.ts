@@ -36,6 +36,7 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
   const missing = specs.filter((spec) => !existing.has(spec.name));
   if (missing.length > 0) {
     // Another service may create the same topic at the same moment; the check below is what counts.
+    // So it is when waiting for the leaders fails on a broker that does not know the new topic yet.
     await admin
       .createTopics({
         waitForLeaders: true,
@@ -47,10 +48,10 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
         })),
       })
       .catch((error: unknown) => {
-        if (!(error instanceof Error) || !/already exists/i.test(error.message)) throw error;
+        if (!(error instanceof Error) || !(/already exists/i.test(error.message) || (error as { retriable?: unknown }).retriable === true)) throw error;
       });
   }
-  const metadata = await admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.name) });
+  const metadata = await untilKnown(admin, specs);
   for (const spec of specs) {
     const found = metadata.topics.find((topic) => topic.name === spec.name);
     const count = found?.partitions.length ?? 0;
@@ -63,6 +64,23 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
 
 /** How long a topic just created (by us or by a service starting beside us) may take to be served. */
 const SERVED_TIMEOUT_MS = 30000;
+
+/**
+ * The topics' metadata once the broker asked knows them all. In a cluster, a topic just created
+ * (by us, or by a service starting beside us) reaches each broker's metadata a moment later, and
+ * until then that broker answers UNKNOWN_TOPIC_OR_PARTITION, which kafkajs does not retry here.
+ */
+async function untilKnown(admin: Admin, specs: readonly TopicSpec[]): ReturnType<Admin['fetchTopicMetadata']> {
+  const deadline = Date.now() + SERVED_TIMEOUT_MS;
+  for (;;) {
+    try {
+      return await admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.name) });
+    } catch (error) {
+      if ((error as { retriable?: unknown }).retriable !== true || Date.now() > deadline) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 /**
  * Waits until the leader of every partition answers for it. A caller that lost the race to create
