@@ -6,7 +6,7 @@ import path from 'node:path';
 import { consumeRecords } from '@weblog/kafka-common/testing';
 import { BenchContext, fillWithWebLogs, freshTopics } from './context';
 import { parseConsumerPerformance, parseProducerPerformance, ratio, table } from './measure';
-import { kafkaTool } from './peers';
+import { kafkaTool } from '@weblog/local-infra';
 
 export interface CeilingResult {
   readonly records: number;

@@ -73,22 +73,6 @@ export async function preparePeers(): Promise<PeerArtifacts> {
 export type Measured = Pick<SupervisedProcess, 'pid' | 'running' | 'logs' | 'stop' | 'usage'>;
 
 /** A Kafka command-line tool (ProducerPerformance, ConsumerPerformance) run to completion. */
-export async function kafkaTool(kafka: KafkaArtifacts, main: string, args: readonly string[], timeoutMs = 600000): Promise<string> {
-  const logs = mkdtempSync(path.join(tmpdir(), 'weblog-kafka-tool-'));
-  const tool = SupervisedProcess.spawn(
-    main,
-    'java',
-    ['-cp', `${kafka.libs}/*`, `-Dlog4j2.configurationFile=${kafka.log4jConfig}`, `-Dkafka.logs.dir=${logs}`, main, ...args],
-    {},
-  );
-  const code = await tool.waitForExit(timeoutMs).catch(async (error: unknown) => {
-    await tool.kill();
-    throw error;
-  });
-  if (code !== 0) throw new Error(`${main} exited with ${String(code)}:\n${tool.logs.slice(-3000)}`);
-  return tool.logs;
-}
-
 export type Guarantee = 'at-least-once' | 'exactly-once';
 
 /** The Kafka Streams peer, with Kafka Streams' defaults but for the guarantee. */

@@ -13,6 +13,7 @@ export type { KafkaCluster, KafkaNode, PartitionState } from './kafka-cluster';
 export { cachedArtifact, mavenJars, prepareKafka, prepareLocalInfra } from './prepare';
 export type { CachedArtifact } from './prepare';
 export { preparePythonPackages } from './python-packages';
+export { kafkaTool } from './kafka-tool';
 export { runTool } from './run-tool';
 export { seededRandom } from './seeded-random';
 export { requireJava, requireMaven } from './toolchain';
