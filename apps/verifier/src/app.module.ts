@@ -38,6 +38,7 @@ export class AppModule {
           // a restarted verifier must not judge a run from the middle.
           fromBeginning: true,
           delivery: 'never-commit',
+          observers: [VerifierService],
         }),
       ],
     };

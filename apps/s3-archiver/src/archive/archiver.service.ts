@@ -93,6 +93,20 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
+  /**
+   * The partition's offsets started again (a recreated topic): its archive knows offsets of the
+   * earlier life, which it would take the new records for. It writes out what it holds, as on a
+   * revoke, and the next batch gets a new archive; the store files colliding keys under a new
+   * generation.
+   */
+  partitionReset(topic: string, partition: number): void {
+    const id = `${topic}/${partition}`;
+    const archive = this.archives.get(id);
+    if (!archive) return;
+    this.archives.delete(id);
+    void archive.revoke();
+  }
+
   /** SIGTERM: take no new batches; write every buffer and report it while the consumer is still in the group. */
   async drain(): Promise<void> {
     this.draining = true;

@@ -20,6 +20,11 @@ export class DeliveryMarks {
     return true;
   }
 
+  /** The transport saw the partition's offsets start again within one assignment (a recreated topic): forget its mark. */
+  forget(topic: string, partition: number): void {
+    this.marks.delete(`${topic}/${partition}`);
+  }
+
   /** True when the offset was counted already. */
   seen(topic: string, partition: number, offset: string): boolean {
     const mark = this.marks.get(`${topic}/${partition}`);

@@ -9,6 +9,7 @@ import {
   PipelineHeaders,
   RunReport,
   TransformedWebLogContract,
+  TransportObserver,
   VerificationReport,
 } from '@weblog/kafka-common';
 import { KafkaMessage } from 'kafkajs';
@@ -24,7 +25,7 @@ import { RunTracker } from './run-tracker';
  * out of order, and how long it took end to end.
  */
 @Injectable()
-export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy {
+export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy, TransportObserver {
   private readonly logger = new Logger('Verifier');
   private readonly tracker = new RunTracker();
   private readonly marks = new DeliveryMarks();
@@ -85,6 +86,12 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
 
   onModuleDestroy(): void {
     clearInterval(this.timer);
+  }
+
+  /** A recreated topic seen from the transport: even one that grew past the old mark before this fetch. */
+  partitionReset(topic: string, partition: number, from: string, stoodAt: string): void {
+    this.marks.forget(topic, partition);
+    this.logger.warn(`${topic}/${partition} started again at ${from} (it stood at ${stoodAt}): its records are counted anew`);
   }
 
   async verify(batch: KafkaBatch, ctx: KafkaBatchContext): Promise<void> {

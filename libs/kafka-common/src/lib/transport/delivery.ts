@@ -31,6 +31,10 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  *    in `deferred` mode once the handler's durable offset reaches the range's start. A batch the
  *    handler did not take is never resolved, so no marker range can open after it.
  * 5. Dead letters are acknowledged before any offset above them is committed.
+ * 6. A partition fetched from below where this process stood (below its last resolved batch in
+ *    the generation, or below an offset it committed) has started again: its topic was deleted
+ *    and created again, or its group's offsets were reset. Its delivery state is dropped, the
+ *    handler is told (`partitionReset`), and its records are new records, never redeliveries.
  */
 export type DeliveryMode = 'ack-then-commit' | 'transaction' | 'deferred' | 'never-commit';
 

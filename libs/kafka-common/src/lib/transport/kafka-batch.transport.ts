@@ -29,6 +29,12 @@ export interface TransportObserver {
   batchStarted?(topic: string, partition: number, size: number, highWatermark: string, lastOffset: string): void;
   batchFinished?(topic: string, partition: number, size: number, seconds: number): void;
   batchFailed?(topic: string, partition: number, error: unknown): void;
+  /**
+   * The partition was fetched from below where it stood: its topic was deleted and created again
+   * (offsets restart at 0), or its group's offsets were reset. What a handler remembers of the
+   * partition's offsets belongs to its earlier life; the next batch starts it afresh.
+   */
+  partitionReset?(topic: string, partition: number, from: string, stoodAt: string): void;
   /** A batch's results were published (and, but in `deferred` mode, its offsets committed). */
   batchDelivered?(topic: string, partition: number, result: BatchResult): void;
   committed?(topic: string, partition: number, nextOffset: string): void;
@@ -93,6 +99,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly assigned = new Map<string, Set<number>>();
   private generation = 0;
   private readonly failures = new Map<string, number>();
+  /** Per partition: where this process stands, to tell a recreated topic or a reset group (delivery.ts, rule 6). */
+  private readonly positions = new Map<string, { generation: number; next: bigint }>();
+  private readonly lastCommitted = new Map<string, bigint>();
   /** Per partition: the highest offset committed in this generation, and who commits it. */
   private readonly commits = new Map<string, { generation: number; offset: bigint; chain: Promise<unknown> }>();
   /** `deferred` mode: per partition, what was taken and reported durable in this generation. */
@@ -257,6 +266,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.metrics?.consumed.inc(batch.messages.length);
     this.metrics?.batchSize.observe(batch.messages.length);
     this.notify((o) => o.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, batch.lastOffset()));
+    this.detectReset(key, generation, BigInt(batch.firstOffset() ?? last.offset));
     const beat = this.heartbeat(payload, key);
     try {
       let messages: readonly KafkaMessage[] = batch.messages;
@@ -289,10 +299,35 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }
     clearInterval(beat);
     payload.resolveOffset(last.offset);
+    this.positions.set(key, { generation, next: lastOffset + 1n });
     this.failures.delete(key);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics?.batchSeconds.observe(seconds);
     this.notify((o) => o.batchFinished?.(topic, partition, batch.messages.length, seconds));
+  }
+
+  /**
+   * Within a generation kafkajs fetches a partition from where its last resolved batch ended, and
+   * after a rejoin from the committed offset, which never lies below one we committed. A batch
+   * starting lower means the partition's offsets started again (delivery.ts, rule 6).
+   */
+  private detectReset(key: string, generation: number, firstOffset: bigint): void {
+    const position = this.positions.get(key);
+    const resolved = position && position.generation === generation ? position.next : undefined;
+    const committed = this.lastCommitted.get(key);
+    const stoodAt = resolved !== undefined && (committed === undefined || resolved > committed) ? resolved : committed;
+    if (stoodAt === undefined || firstOffset >= stoodAt) return;
+    const [topic, partition] = splitKey(key);
+    this.log.warn(
+      `${key} was fetched from offset ${firstOffset}, below ${stoodAt} where it stood: the topic was created again or the group's offsets were reset; the partition starts afresh`,
+      KafkaBatchTransport.name,
+    );
+    this.positions.delete(key);
+    this.lastCommitted.delete(key);
+    this.commits.delete(key);
+    this.deferred.delete(key);
+    this.transactional.get(key)?.progress.doubt();
+    this.notify((o) => o.partitionReset?.(topic, partition, firstOffset.toString(), stoodAt.toString()));
   }
 
   /** Publishes and commits one handled batch in the transport's mode (delivery.ts, rule 3). */
@@ -455,6 +490,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (payload.isStale()) throw new Error(`partition ${topic}/${partition} was revoked during the batch`);
       await transaction.commit();
       state.progress.done(lastOffset);
+      this.lastCommitted.set(`${topic}/${partition}`, lastOffset + 1n);
       this.metrics?.transactions.inc({ outcome: 'committed' });
       this.metrics?.commits.inc({ mode: 'transaction' });
       for (const r of refusals) this.metrics?.deadLettered.inc({ reason: r.failure.reason });
@@ -547,6 +583,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         if (offset <= current.offset) return true;
         await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
         current.offset = offset;
+        this.lastCommitted.set(key, offset);
         this.metrics?.commits.inc({ mode: 'consumer' });
         this.notify((o) => o.committed?.(topic, partition, nextOffset));
         return true;
