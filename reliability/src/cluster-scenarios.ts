@@ -5,9 +5,10 @@ import type { Profile, Scenario, ScenarioContext } from './scenarios';
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * Each takes five to six minutes in the short profile on two cores (three JVMs and four services),
- * so none fits the short profile's budget; broker-restart, which runs there, already SIGKILLs the
- * node leading the most partitions and restarts it.
+ * Each takes one to two minutes in the short profile on two cores (five to six when the machine is
+ * shared), on top of a short profile that already fills most of its eight minutes on three nodes;
+ * broker-restart, which runs there, already SIGKILLs the node leading the most partitions and
+ * restarts it.
  */
 const LONG_ONLY: readonly Profile['name'][] = ['long'];
 
