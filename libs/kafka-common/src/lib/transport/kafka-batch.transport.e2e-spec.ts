@@ -350,6 +350,43 @@ describe('KafkaBatchTransport against a real broker', () => {
     expect(await committedOf(groupId, topic)).toBe(300);
   });
 
+  it('stops heartbeating a batch stuck past maxBatchMs, so the group gives its partition to another member', async () => {
+    const topic = uniqueName('transport-stuck');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic], 1);
+    await fill(topic, 1, 20);
+    let stuck = 0;
+    let release: () => void = () => undefined;
+    const hung = new Promise<void>((resolve) => (release = resolve));
+    const consumer = { sessionTimeout: 6000, heartbeatInterval: 1000, rebalanceTimeout: 180000 };
+    // The first member hangs on its batch, as on a sink that never answers, until the test ends.
+    behaviour = () => {
+      stuck++;
+      return hung;
+    };
+    app = await transportApp(topic, groupId, { extra: { maxBatchMs: 2000, consumer } });
+    await app.listen();
+    await eventually(() => (stuck > 0 ? true : undefined));
+    let taken = 0;
+    behaviour = (batch) => {
+      taken += batch.messages.length;
+      return Promise.resolve();
+    };
+    const other = await transportApp(topic, groupId, { extra: { consumer } });
+    const joined = Date.now();
+    try {
+      await other.listen();
+      await eventually(async () => ((await committedOf(groupId, topic)) === 20 ? true : undefined), 60000);
+      expect(taken).toBe(20);
+      // Heartbeated for ever, the stuck member holds the rebalance for its whole 180 s rebalance
+      // timeout; unheartbeated, its 6 s session ends it. Half the rebalance timeout tells the two apart.
+      expect(Date.now() - joined).toBeLessThan(90000);
+    } finally {
+      release();
+      await other.close();
+    }
+  });
+
   async function startWith(topic: string, groupId: string, delivery: DeliveryMode): Promise<void> {
     app = await transportApp(topic, groupId, { delivery });
     await app.listen();
