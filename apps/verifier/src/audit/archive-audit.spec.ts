@@ -109,6 +109,15 @@ describe('ArchiveAudit by offset (lines with Kafka metadata)', () => {
     expect(wrong.report().examples.unexpected[0]).toMatchObject({ eventId: id(7), generation: 1 });
   });
 
+  it('counts lines of an earlier generation beyond where the recreated topic ends as its history, not as unexpected', () => {
+    // The first incarnation reached offset 3; the recreated topic holds offsets 0 and 1 so far.
+    const audit = new ArchiveAudit();
+    for (let o = 0; o < 2; o++) audit.addTopicRecord(0, message(o, log(o)));
+    audit.addArchivedObject(object(0, 0), [line(0, 0, log(100)), line(0, 1, log(101)), line(0, 2, log(102)), line(0, 3, log(103))]);
+    audit.addArchivedObject(object(0, 0, 1), [line(0, 0, log(0)), line(0, 1, log(1))]);
+    expect(audit.report()).toMatchObject({ ok: true, missingInS3: 0, unexpectedInS3: 0, earlierIncarnationInS3: 4 });
+  });
+
   it('fails when the archive had unreadable objects or lines', () => {
     const audit = new ArchiveAudit();
     audit.addProblems(1);
