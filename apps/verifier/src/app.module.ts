@@ -38,7 +38,6 @@ export class AppModule {
           // a restarted verifier must not judge a run from the middle.
           fromBeginning: true,
           delivery: 'never-commit',
-          observers: [VerifierService],
         }),
       ],
     };

@@ -21,14 +21,4 @@ describe('DeliveryMarks', () => {
     marks.counted('t', 0, '9');
     expect(marks.seen('t', 0, '10')).toBe(false);
   });
-
-  it('forgets a partition whose log ends at or below its mark (a recreated topic), and only then', () => {
-    const marks = new DeliveryMarks();
-    marks.counted('t', 0, '99');
-    expect(marks.restartedBelow('t', 0, '100')).toBe(false);
-    expect(marks.seen('t', 0, '5')).toBe(true);
-    expect(marks.restartedBelow('t', 0, '6')).toBe(true);
-    expect(marks.seen('t', 0, '5')).toBe(false);
-    expect(marks.restartedBelow('t', 1, '0')).toBe(false);
-  });
 });

@@ -8,23 +8,6 @@
 export class DeliveryMarks {
   private readonly marks = new Map<string, bigint>();
 
-  /**
-   * Before a batch: a partition whose log now ends at or below its mark was recreated (or its log
-   * truncated), its offsets start over, and records from there on are new. True when that forgot the mark.
-   */
-  restartedBelow(topic: string, partition: number, highWatermark: string): boolean {
-    const key = `${topic}/${partition}`;
-    const mark = this.marks.get(key);
-    if (mark === undefined || BigInt(highWatermark) > mark) return false;
-    this.marks.delete(key);
-    return true;
-  }
-
-  /** The transport saw the partition's offsets start again within one assignment (a recreated topic): forget its mark. */
-  forget(topic: string, partition: number): void {
-    this.marks.delete(`${topic}/${partition}`);
-  }
-
   /** True when the offset was counted already. */
   seen(topic: string, partition: number, offset: string): boolean {
     const mark = this.marks.get(`${topic}/${partition}`);

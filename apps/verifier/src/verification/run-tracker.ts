@@ -81,6 +81,11 @@ export class RunTracker {
     run.observe(seq, key, latencyMs);
   }
 
+  /** True when this run's sequence was counted already. */
+  has(runId: string, seq: number): boolean {
+    return this.runs.get(runId)?.sequences.has(seq) ?? false;
+  }
+
   reports(): RunReport[] {
     return [...this.runs.values()].map((run) => run.report());
   }

@@ -50,4 +50,10 @@ describe('SequenceRanges', () => {
     expect(ranges.size).toBe(truth.size);
     expect(ranges.missingCount()).toBe(highest - truth.size);
   });
+
+  it('says whether a sequence was seen, inside and between ranges', () => {
+    const ranges = new SequenceRanges();
+    for (const seq of [1, 2, 3, 7, 9, 10]) ranges.add(seq);
+    expect([0, 1, 3, 4, 6, 7, 8, 9, 10, 11].map((seq) => ranges.has(seq))).toEqual([false, true, true, false, false, true, false, true, true, false]);
+  });
 });

@@ -30,6 +30,12 @@ export class SequenceRanges {
     return true;
   }
 
+  /** True when the sequence was seen. */
+  has(seq: number): boolean {
+    const here = this.ranges[this.firstEndingAtOrAfter(seq)];
+    return here !== undefined && here[0] <= seq && seq <= here[1];
+  }
+
   /** Distinct sequences seen. */
   get size(): number {
     return this.count;

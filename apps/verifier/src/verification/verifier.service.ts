@@ -9,7 +9,6 @@ import {
   PipelineHeaders,
   RunReport,
   TransformedWebLogContract,
-  TransportObserver,
   VerificationReport,
 } from '@weblog/kafka-common';
 import { KafkaMessage } from 'kafkajs';
@@ -25,7 +24,7 @@ import { RunTracker } from './run-tracker';
  * out of order, and how long it took end to end.
  */
 @Injectable()
-export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy, TransportObserver {
+export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Verifier');
   private readonly tracker = new RunTracker();
   private readonly marks = new DeliveryMarks();
@@ -88,22 +87,24 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy,
     clearInterval(this.timer);
   }
 
-  /** A recreated topic seen from the transport: even one that grew past the old mark before this fetch. */
-  partitionReset(topic: string, partition: number, from: string, stoodAt: string): void {
-    this.marks.forget(topic, partition);
-    this.logger.warn(`${topic}/${partition} started again at ${from} (it stood at ${stoodAt}): its records are counted anew`);
+  /**
+   * A record at an offset already counted is a redelivery, unless its run and sequence were never
+   * counted: then the offsets started again (a recreated topic) and it is a new record. Judged by
+   * identity, not by the log's end, which a new leader can report lower for a while.
+   */
+  private newToTracker(message: KafkaMessage): boolean {
+    const runId = headerText(message.headers, PipelineHeaders.runId);
+    const seq = headerNumber(message.headers, PipelineHeaders.sequence);
+    if (runId === undefined || seq === undefined || !Number.isInteger(seq) || seq < 1) return false;
+    if (this.tracker.has(runId, seq)) return false;
+    return decode(TransformedWebLogContract, message.value, { maxBytes: this.env.VERIFIER_MAX_VALUE_BYTES }).ok;
   }
 
   async verify(batch: KafkaBatch, ctx: KafkaBatchContext): Promise<void> {
     const now = Date.now();
     const { topic, partition } = batch;
-    if (this.marks.restartedBelow(topic, partition, batch.highWatermark)) {
-      this.logger.warn(
-        `${topic}/${partition} ends at ${batch.highWatermark}, below offsets already counted: the topic was recreated, its records are counted anew`,
-      );
-    }
     for (const message of batch.messages) {
-      if (this.marks.seen(topic, partition, message.offset)) {
+      if (this.marks.seen(topic, partition, message.offset) && !this.newToTracker(message)) {
         this.redelivered++;
         this.redeliveries.inc();
         continue;
