@@ -27,7 +27,6 @@ describe('replay interrupted in the middle of an object', () => {
         value: null,
         headers: {},
         attributes: 0,
-        size: 0,
       };
       return archiveLine(topics.output, partition, message, value, true);
     });

@@ -10,7 +10,10 @@ function response(correlationId: number, errorCode: number, message: string | nu
     parts.push(b);
   };
   const str = (s: string | null) => {
-    if (s === null) return int16(-1);
+    if (s === null) {
+      int16(-1);
+      return;
+    }
     int16(Buffer.byteLength(s));
     parts.push(Buffer.from(s));
   };

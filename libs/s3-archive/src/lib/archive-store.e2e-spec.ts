@@ -18,7 +18,7 @@ function newStore(onIncarnationMismatch?: (mismatch: IncarnationMismatch) => voi
 }
 
 function message(offset: number): KafkaMessage {
-  return { offset: String(offset), timestamp: '1700000000000', key: null, value: null, headers: {}, attributes: 0, size: 0 };
+  return { offset: String(offset), timestamp: '1700000000000', key: null, value: null, headers: {}, attributes: 0 };
 }
 
 /** Records of one incarnation of a partition: its own event ids at offsets from `first`. */
