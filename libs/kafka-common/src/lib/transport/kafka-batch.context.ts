@@ -1,5 +1,5 @@
 import { BaseRpcContext } from '@nestjs/microservices';
-import { KafkaMessage, Message } from 'kafkajs';
+import { KafkaMessage } from 'kafkajs';
 import { DeadLetterReason } from '../kafka/dead-letter';
 
 /** What a handler receives: the records of one partition, in offset order. */
@@ -26,7 +26,6 @@ export interface KafkaBatchContextHost {
   isStale(): boolean;
   durability(): DurabilityReporter;
   deadLetter(message: KafkaMessage, failure: DeadLetterReason): Promise<void>;
-  deadLetterMessage(message: KafkaMessage, failure: DeadLetterReason): Message;
 }
 
 export class KafkaBatchContext extends BaseRpcContext<[KafkaBatch, KafkaBatchContextHost]> {
@@ -51,9 +50,5 @@ export class KafkaBatchContext extends BaseRpcContext<[KafkaBatch, KafkaBatchCon
   /** Publishes a record unchanged to the dead-letter topic, resolving once Kafka acknowledged it. */
   deadLetter(message: KafkaMessage, failure: DeadLetterReason): Promise<void> {
     return this.args[1].deadLetter(message, failure);
-  }
-  /** The dead letter for a record, for handlers that send it themselves (inside a transaction). */
-  deadLetterMessage(message: KafkaMessage, failure: DeadLetterReason): Message {
-    return this.args[1].deadLetterMessage(message, failure);
   }
 }

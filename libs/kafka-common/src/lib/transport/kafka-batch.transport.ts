@@ -1,6 +1,6 @@
 import { Logger, LoggerService } from '@nestjs/common';
 import { CustomTransportStrategy, Server } from '@nestjs/microservices';
-import { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { lastValueFrom } from 'rxjs';
 import { RawTopicRef } from '../contracts/topics';
 import { deadLetterMessage } from '../kafka/dead-letter';
@@ -385,7 +385,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       isStale: () => payload.isStale(),
       durability: () => this.durabilityReporter(topic, partition, generation),
       deadLetter: (message, failure) => this.sendDeadLetters(topic, partition, [{ message, failure }]),
-      deadLetterMessage: (message, failure) => deadLetterMessage({ topic, partition, message }, failure, this.options.consumerName),
     };
   }
 
@@ -479,7 +478,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         await sendRaw(
           transaction,
           this.options.deadLetter.topic,
-          refusals.map((r) => deadLetterMessage({ topic, partition, message: r.message }, r.failure, this.options.consumerName)),
+          this.deadLetterMessages(topic, partition, refusals),
         );
       }
       await transaction.sendOffsets({
@@ -593,6 +592,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     };
   }
 
+  private deadLetterMessages(topic: string, partition: number, refusals: readonly Refusal[]): Message[] {
+    return refusals.map((r) => deadLetterMessage({ topic, partition, message: r.message }, r.failure, this.options.consumerName));
+  }
+
   private async sendDeadLetters(topic: string, partition: number, refusals: readonly Refusal[]): Promise<void> {
     if (refusals.length === 0) return;
     const target = this.options.deadLetter;
@@ -600,7 +603,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     await sendRaw(
       target.producer,
       target.topic,
-      refusals.map((r) => deadLetterMessage({ topic, partition, message: r.message }, r.failure, this.options.consumerName)),
+      this.deadLetterMessages(topic, partition, refusals),
     );
     for (const r of refusals) {
       this.metrics?.deadLettered.inc({ reason: r.failure.reason });
