@@ -82,11 +82,11 @@ describe('judge', () => {
     ['an audit that could not be taken', { s3: { ledger: noS3Difference, audit: { ...noS3Difference, missing: -1 } } }, '(verifier audit): -1'],
     ['an archive out of order', { outOfOrderInS3: 2 }, 'S3 lines behind the previous line of their partition (verifier audit): 2'],
     ['an unreadable archive object', { archiveProblems: 1 }, 'archive objects or lines that could not be read: 1'],
-    ['a duplicate the verifier counted in exactly-once mode', { verifierDuplicates: 3 }, "duplicates the verifier counted beyond the producers' own resends (exactly-once): 3"],
+    ['a duplicate the verifier counted in exactly-once mode', { verifierDuplicates: 3 }, "duplicates in the verifier's report (exactly-once): 3"],
     [
-      'verifier duplicates beyond what producers resent',
-      { verifierDuplicates: 40, resentByProducers: 37 },
-      "duplicates the verifier counted beyond the producers' own resends (exactly-once): 3",
+      'a record a generator wrote twice, counted by the verifier too',
+      { verifierDuplicates: 37, resentByProducers: 37 },
+      'input records a generator wrote more than once: 37',
     ],
     ['an out-of-order record', { outOfOrder: 1 }, 'records behind a later record of their key: 1'],
     ['a duplicate in exactly-once mode', { duplicatedOutput: 4 }, 'duplicates the pipeline added to the output topic (exactly-once): 4'],
@@ -98,8 +98,10 @@ describe('judge', () => {
     expect(judge({ ...passing, ...change }, ledger, [], 30000).join('\n')).toContain(failure);
   });
 
-  it("does not count a producer's own resends as duplicates of the pipeline in exactly-once mode", () => {
-    expect(judge({ ...passing, verifierDuplicates: 37, resentByProducers: 37 }, ledger, [])).toEqual([]);
+  it('fails on a record a generator wrote twice in at-least-once mode too', () => {
+    expect(judge({ ...passing, mode: 'at-least-once', resentByProducers: 2 }, ledger, [])).toEqual([
+      'input records a generator wrote more than once: 2, expected 0',
+    ]);
   });
 
   it('allows duplicates in the output topic in at-least-once mode, never in S3', () => {

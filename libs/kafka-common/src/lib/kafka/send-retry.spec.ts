@@ -1,6 +1,7 @@
 // kafkajs retries a send whose request to one broker failed. These cases hold its retry to what a
 // leader change needs: every partition not yet acknowledged is sent again, to its new leader, even
-// when that broker already answered for other partitions of the same send.
+// when that broker already answered for other partitions of the same send; and nothing still in
+// flight is sent again.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const createSendMessages = require('kafkajs/src/producer/sendMessages') as (deps: unknown) => (request: unknown) => Promise<Answer[]>;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -21,14 +22,14 @@ interface ProduceRequest {
 const TOPIC = 'input';
 
 /** Three partitions; leaders move when `leaders` is changed. Each broker records what it was sent. */
-function fakeCluster(leaders: Record<number, number>, failing: Set<number>) {
+function fakeCluster(leaders: Record<number, number>, failing: Set<number>, slow: Map<number, Promise<void>> = new Map()) {
   const received = new Map<number, string[]>();
   const broker = (nodeId: number) => ({
     nodeId,
-    produce: (request: ProduceRequest) => {
+    produce: async (request: ProduceRequest) => {
       if (failing.has(nodeId)) {
         failing.delete(nodeId);
-        return Promise.reject(new KafkaJSConnectionError(`connect ECONNREFUSED node ${nodeId}`));
+        throw new KafkaJSConnectionError(`connect ECONNREFUSED node ${nodeId}`);
       }
       const topics = request.topicData.map(({ topic, partitions }) => ({
         topicName: topic,
@@ -37,7 +38,11 @@ function fakeCluster(leaders: Record<number, number>, failing: Set<number>) {
           return { partition, errorCode: 0, baseOffset: '0', logAppendTime: '-1', logStartOffset: '0' };
         }),
       }));
-      return Promise.resolve({ topics });
+      // A slow broker has appended the records and answers later.
+      const answered = slow.get(nodeId);
+      slow.delete(nodeId);
+      if (answered) await answered;
+      return { topics };
     },
   });
   const brokers = new Map([1, 2, 3].map((id) => [id, broker(id)]));
@@ -98,6 +103,38 @@ describe('kafkajs send retried after a leader moved', () => {
   it('does not send again what was acknowledged', async () => {
     const leaders: Record<number, number> = { 0: 1, 1: 2, 2: 3 };
     const { cluster, received } = fakeCluster(leaders, new Set([3]));
+    const send = createSendMessages({
+      logger,
+      cluster,
+      partitioner: byPartition,
+      eosManager,
+      retrier: createRetrier({ retries: 3, initialRetryTime: 1, maxRetryTime: 5 }),
+    });
+    const messages = [0, 1, 2].map((partition) => ({ partition, value: `p${partition}` }));
+    await send({ acks: -1, timeout: 1000, topicMessages: [{ topic: TOPIC, messages }] });
+    expect([...received.entries()].sort()).toEqual([
+      [0, ['p0']],
+      [1, ['p1']],
+      [2, ['p2']],
+    ]);
+  });
+
+  it('does not send again what is still in flight to a slow broker when another broker failed', async () => {
+    const leaders: Record<number, number> = { 0: 1, 1: 2, 2: 3 };
+    // Node 1 has the records of partition 0 but has not answered when node 2's request fails. It
+    // answers as soon as a retry plans its requests, or after 100 ms if none does meanwhile: a
+    // retry planned before its answer would send partition 0 again, which an idempotent producer
+    // does under new sequence numbers, so the broker writes the records twice.
+    let answer = (): void => undefined;
+    const slow = new Map([[1, new Promise<void>((resolve) => (answer = resolve))]]);
+    const { cluster, received } = fakeCluster(leaders, new Set([2]), slow);
+    const plan = cluster.findLeaderForPartitions;
+    let plans = 0;
+    cluster.findLeaderForPartitions = (topic, partitions) => {
+      if (++plans === 2) setImmediate(answer);
+      return plan(topic, partitions);
+    };
+    setTimeout(answer, 100);
     const send = createSendMessages({
       logger,
       cluster,
