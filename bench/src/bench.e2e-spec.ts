@@ -74,14 +74,24 @@ describe('npm run bench', () => {
     const rows = await bench<LatencyRow[]>('latency', 2);
     expect(rows.map((r) => `${r.rate} ${r.transformer}`)).toEqual([
       '1000 weblog transformer',
-      '1000 Kafka Streams',
-      '10000 weblog transformer',
-      '10000 Kafka Streams',
+      '1000 Kafka Streams, linger.ms 0',
+      '1000 Kafka Streams, default linger.ms',
+      '3000 weblog transformer',
+      '3000 Kafka Streams, linger.ms 0',
+      '3000 Kafka Streams, default linger.ms',
     ]);
     for (const row of rows) {
       expect(row.records).toBe(row.rate * 2);
-      expect(row.p50Ms).toBeGreaterThan(0);
-      expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms);
+      // A run shorter than twice the warm-up is split in halves: both phases hold records.
+      expect(row.warmupMs).toBe(1000);
+      expect(row.startup.count).toBeGreaterThan(0);
+      expect(row.steady.count).toBeGreaterThan(0);
+      expect(row.startup.count + row.steady.count).toBe(row.records);
+      for (const phase of [row.startup, row.steady]) {
+        expect(phase.p50).toBeGreaterThan(0);
+        expect(phase.p99).toBeGreaterThanOrEqual(phase.p50);
+        expect(phase.max).toBeGreaterThanOrEqual(phase.p99);
+      }
       expect(Object.keys(row.peakRssMiB).sort()).toEqual(['s3-archiver', 'transformer', 'verifier', 'weblog-generator']);
     }
   });

@@ -24,13 +24,13 @@ const BENCHMARKS: Record<string, Benchmark> = {
   ceiling: { defaultRecords: 1_000_000, run: benchCeiling, table: ceilingTable },
   transformer: { defaultRecords: 1_000_000, run: benchTransformer, table: transformerTable },
   archiver: { defaultRecords: 200_000, run: benchArchiver, table: archiverTable },
-  latency: { defaultRecords: 30, run: benchLatency, table: latencyTable },
+  latency: { defaultRecords: 70, run: benchLatency, table: latencyTable },
   shipper: { defaultRecords: 1_000_000, run: benchShipper, table: shipperTable },
 };
 
 const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE]
   --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
-             for latency, seconds at each rate (default 30); for shipper, lines of the log (1,000,000)
+             for latency, seconds at each rate (default 70); for shipper, lines of the log (1,000,000)
   --out      results file (default bench/results/<benchmark>.json); with the default, the
              benchmark's table in BENCHMARKS.md is rewritten too`;
 

@@ -78,7 +78,17 @@ export type Guarantee = 'at-least-once' | 'exactly-once';
 /** The Kafka Streams peer, with Kafka Streams' defaults but for the guarantee. */
 export function startStreams(
   peers: PeerArtifacts,
-  options: { brokers: string; input: string; output: string; applicationId: string; guarantee: Guarantee },
+  options: {
+    brokers: string;
+    input: string;
+    output: string;
+    applicationId: string;
+    guarantee: Guarantee;
+    /** The producer's linger.ms; Kafka Streams' default (100 ms in 4.x) when omitted. */
+    lingerMs?: number;
+    /** num.stream.threads; its default (1) when omitted. */
+    threads?: number;
+  },
 ): SupervisedProcess {
   return SupervisedProcess.spawn(
     'Kafka Streams',
@@ -90,6 +100,8 @@ export function startStreams(
       OUTPUT_TOPIC: options.output,
       APPLICATION_ID: options.applicationId,
       GUARANTEE: options.guarantee === 'exactly-once' ? 'exactly_once_v2' : 'at_least_once',
+      ...(options.lingerMs === undefined ? {} : { LINGER_MS: String(options.lingerMs) }),
+      ...(options.threads === undefined ? {} : { STREAM_THREADS: String(options.threads) }),
     },
   );
 }

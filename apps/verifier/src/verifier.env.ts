@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_LATENCY_WARMUP_MS } from './verification/run-tracker';
 import {
   booleanFlag,
   DEFAULT_MAX_VALUE_BYTES,
@@ -37,6 +38,12 @@ export const verifierEnvSchema = serviceEnv({
    * not for a long-lived production verifier, so it is off unless asked for.
    */
   VERIFIER_AUDIT_ENABLED: booleanFlag(false),
+  /** Latency of records produced this long after a run's first counts as steady state (0: all of it). */
+  VERIFIER_LATENCY_WARMUP_MS: z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(0, { error: 'must be 0 or more' })
+    .default(DEFAULT_LATENCY_WARMUP_MS),
   VERIFIER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
 });
 

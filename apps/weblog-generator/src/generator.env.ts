@@ -13,8 +13,10 @@ export const generatorEnvSchema = serviceEnv({
     .int({ error: 'must be a whole number of 0 or more' })
     .min(0, { error: 'must be a whole number of 0 or more' })
     .default(0),
-  /** Records per send; a generator behind its rate's schedule sends every record due (up to 10,000) at once. */
+  /** Records per send at rate 0 (unlimited). With a rate, each send carries the records due by then (up to 10,000). */
   GENERATOR_BATCH_SIZE: positiveInt(100, 10000),
+  /** With a rate, at most one send per this many milliseconds: a steady stream of small sends. */
+  GENERATOR_SLICE_MS: positiveInt(5, 1000),
   /** Same seed, same records. */
   GENERATOR_SEED: z.coerce.number({ error: 'must be a whole number' }).int({ error: 'must be a whole number' }).optional(),
   /** Names the run in the headers; a new UUID when unset. */

@@ -24,7 +24,8 @@ import org.apache.kafka.streams.kstream.Produced;
  * numbers as they are, key and headers carried over, and `timestamp_utc` added (the instant in
  * UTC, milliseconds at least, as the output contract requires). Configured only through the environment:
  * BOOTSTRAP_SERVERS, INPUT_TOPIC, OUTPUT_TOPIC, APPLICATION_ID and GUARANTEE (at_least_once or
- * exactly_once_v2); everything else is Kafka Streams' default.
+ * exactly_once_v2), and optionally LINGER_MS (the producer's linger.ms) and STREAM_THREADS
+ * (num.stream.threads); everything else is Kafka Streams' default.
  */
 public final class UpperCaseStreams {
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -72,6 +73,10 @@ public final class UpperCaseStreams {
     config.put(StreamsConfig.APPLICATION_ID_CONFIG, required("APPLICATION_ID"));
     config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, required("GUARANTEE"));
     config.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+    String linger = System.getenv("LINGER_MS");
+    if (linger != null && !linger.isEmpty()) config.put(StreamsConfig.producerPrefix("linger.ms"), linger);
+    String threads = System.getenv("STREAM_THREADS");
+    if (threads != null && !threads.isEmpty()) config.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, threads);
 
     StreamsBuilder builder = new StreamsBuilder();
     builder

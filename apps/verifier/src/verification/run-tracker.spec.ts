@@ -3,7 +3,7 @@ import { RunTracker } from './run-tracker';
 describe('RunTracker', () => {
   it('reports a complete run: nothing missing, duplicated or out of order', () => {
     const tracker = new RunTracker();
-    for (let seq = 1; seq <= 100; seq++) tracker.observe('run', seq, `k${seq % 5}`, seq);
+    for (let seq = 1; seq <= 100; seq++) tracker.observe('run', seq, `k${seq % 5}`, { producedAt: seq, latencyMs: seq });
     expect(tracker.reports()).toEqual([
       expect.objectContaining({
         runId: 'run',
@@ -21,7 +21,7 @@ describe('RunTracker', () => {
   it('counts gaps, duplicates and reordering per key separately per run', () => {
     const tracker = new RunTracker();
     for (const seq of [1, 2, 4, 3, 3, 6]) tracker.observe('a', seq, 'same-key', undefined);
-    tracker.observe('b', 1, 'x', 5);
+    tracker.observe('b', 1, 'x', { producedAt: 1000, latencyMs: 5 });
     const [a, b] = tracker.reports();
     expect(a).toMatchObject({ expected: 6, received: 6, unique: 5, missing: 1, missingRanges: [[5, 5]], duplicates: 1, outOfOrder: 1 });
     expect(b).toMatchObject({ expected: 1, missing: 0, latencyMs: expect.objectContaining({ count: 1 }) });
@@ -56,5 +56,32 @@ describe('RunTracker', () => {
     expect(tracker.recentReports(10).map((r) => r.runId)).toEqual(['r2', 'r4', 'r3', 'r1']);
     // The full report still holds every run.
     expect(tracker.reports()).toHaveLength(4);
+  });
+
+  it("splits latency into the run's start-up and its steady state by produce time", () => {
+    const tracker = new RunTracker(20_000);
+    // 30 s at one record a second: the first 20 s wait on start-up, the rest arrive in 10 ms.
+    for (let second = 0; second < 30; second++) {
+      const producedAt = 1_000_000 + second * 1000;
+      tracker.observe('r', second + 1, 'k', { producedAt, latencyMs: second < 20 ? 500 : 10 });
+    }
+    const [run] = tracker.reports();
+    expect(run).toMatchObject({ latencyWarmupMs: 20_000 });
+    expect(run?.startupLatencyMs).toMatchObject({ count: 20, max: 500 });
+    expect(run?.steadyLatencyMs).toMatchObject({ count: 10, max: 10 });
+    expect(run?.steadyLatencyMs.p99).toBeLessThanOrEqual(10);
+    expect(run?.latencyMs.count).toBe(30);
+  });
+
+  it('measures the warm-up from the earliest produce stamp, whichever partition brought it', () => {
+    const tracker = new RunTracker(1000);
+    tracker.observe('r', 2, 'a', { producedAt: 5000, latencyMs: 1 });
+    tracker.observe('r', 1, 'b', { producedAt: 3000, latencyMs: 2 });
+    tracker.observe('r', 3, 'b', { producedAt: 3500, latencyMs: 3 });
+    const [run] = tracker.reports();
+    // 5000 was judged against a start of 5000 (start-up); 3500 is within 1 s of 3000 (start-up).
+    expect(run?.startupLatencyMs.count).toBe(3);
+    tracker.observe('r', 4, 'b', { producedAt: 4100, latencyMs: 4 });
+    expect(tracker.reports()[0]?.steadyLatencyMs).toMatchObject({ count: 1, max: 4 });
   });
 });

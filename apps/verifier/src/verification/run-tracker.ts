@@ -1,13 +1,36 @@
-import { RunReport } from '@weblog/kafka-common';
+import { LatencySummary, RunReport } from '@weblog/kafka-common';
 import { LatencyHistogram } from './latency-histogram';
 import { SequenceRanges } from './sequence-ranges';
 
 /** Keys whose last sequence is remembered, per run: enough for every client of a busy site. */
 const MAX_TRACKED_KEYS = 100_000;
 
+/** Records produced this long after a run's first are its steady state; those before, its start-up. */
+export const DEFAULT_LATENCY_WARMUP_MS = 20_000;
+
+/** When a record was produced (the generator's stamp) and how long it took to arrive here. */
+export interface RecordTiming {
+  readonly producedAt: number;
+  readonly latencyMs: number;
+}
+
+function summary(histogram: LatencyHistogram): LatencySummary {
+  return {
+    count: histogram.count,
+    p50: round(histogram.quantile(0.5)),
+    p95: round(histogram.quantile(0.95)),
+    p99: round(histogram.quantile(0.99)),
+    max: round(histogram.max),
+  };
+}
+
 class Run {
   readonly sequences = new SequenceRanges();
   readonly latency = new LatencyHistogram();
+  readonly startupLatency = new LatencyHistogram();
+  readonly steadyLatency = new LatencyHistogram();
+  /** The earliest produce stamp seen: the run's start, on the generator's clock. */
+  private firstProducedAt = Infinity;
   readonly lastByKey = new Map<string, number>();
   received = 0;
   duplicates = 0;
@@ -15,11 +38,21 @@ class Run {
   /** When a record of this run last arrived, on the tracker's own clock. */
   lastSeen = 0;
 
-  constructor(readonly runId: string) {}
+  constructor(
+    readonly runId: string,
+    private readonly warmupMs: number,
+  ) {}
 
-  observe(seq: number, key: string | undefined, latencyMs: number | undefined): void {
+  observe(seq: number, key: string | undefined, timing: RecordTiming | undefined): void {
     this.received++;
-    if (latencyMs !== undefined) this.latency.record(latencyMs);
+    if (timing) {
+      this.latency.record(timing.latencyMs);
+      // Partitions arrive in any order, so the start is the earliest stamp seen yet; only records
+      // of the first moments can be judged against a start that later moves earlier.
+      this.firstProducedAt = Math.min(this.firstProducedAt, timing.producedAt);
+      const phase = timing.producedAt - this.firstProducedAt < this.warmupMs ? this.startupLatency : this.steadyLatency;
+      phase.record(timing.latencyMs);
+    }
     if (!this.sequences.add(seq)) {
       this.duplicates++;
       return;
@@ -49,13 +82,10 @@ class Run {
       missingRanges: this.sequences.gaps(),
       duplicates: this.duplicates,
       outOfOrder: this.outOfOrder,
-      latencyMs: {
-        count: this.latency.count,
-        p50: round(this.latency.quantile(0.5)),
-        p95: round(this.latency.quantile(0.95)),
-        p99: round(this.latency.quantile(0.99)),
-        max: round(this.latency.max),
-      },
+      latencyMs: summary(this.latency),
+      latencyWarmupMs: this.warmupMs,
+      startupLatencyMs: summary(this.startupLatency),
+      steadyLatencyMs: summary(this.steadyLatency),
     };
   }
 }
@@ -64,21 +94,25 @@ const round = (ms: number) => Math.round(ms * 10) / 10;
 
 /**
  * What the verifier knows per generator run: sequences seen (as ranges), duplicates, records that
- * arrived behind a later record of the same key (keyed records only), and end-to-end latency.
+ * arrived behind a later record of the same key (keyed records only), and end-to-end latency, as a
+ * whole and split into the run's start-up (records produced in its first `warmupMs`) and its
+ * steady state.
  */
 export class RunTracker {
   private readonly runs = new Map<string, Run>();
   private clock = 0;
 
-  /** `key` is the record's Kafka key, undefined when it has none. */
-  observe(runId: string, seq: number, key: string | undefined, latencyMs: number | undefined): void {
+  constructor(private readonly warmupMs = DEFAULT_LATENCY_WARMUP_MS) {}
+
+  /** `key` is the record's Kafka key, undefined when it has none; `timing` when it was stamped. */
+  observe(runId: string, seq: number, key: string | undefined, timing?: RecordTiming): void {
     let run = this.runs.get(runId);
     if (!run) {
-      run = new Run(runId);
+      run = new Run(runId, this.warmupMs);
       this.runs.set(runId, run);
     }
     run.lastSeen = ++this.clock;
-    run.observe(seq, key, latencyMs);
+    run.observe(seq, key, timing);
   }
 
   /** True when this run's sequence was counted already. */

@@ -26,7 +26,7 @@ import { RunTracker } from './run-tracker';
 @Injectable()
 export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('Verifier');
-  private readonly tracker = new RunTracker();
+  private readonly tracker: RunTracker;
   private readonly marks = new DeliveryMarks();
   private readonly startedAt = new Date().toISOString();
   private verified = 0;
@@ -43,6 +43,7 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
     @Inject(VERIFIER_ENV) private readonly env: VerifierEnv,
     metrics: MetricsService,
   ) {
+    this.tracker = new RunTracker(env.VERIFIER_LATENCY_WARMUP_MS);
     this.received = metrics.counter({ name: 'records_verified_total', help: 'Valid records read from the output topic.' });
     this.redeliveries = metrics.counter({
       name: 'records_redelivered_total',
@@ -132,9 +133,9 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
       return;
     }
     const producedAt = headerNumber(message.headers, PipelineHeaders.producedAt);
-    const latencyMs = producedAt === undefined ? undefined : now - producedAt;
-    if (latencyMs !== undefined) this.latency.observe(latencyMs / 1000);
-    this.tracker.observe(runId, seq, message.key ? message.key.toString('utf8') : undefined, latencyMs);
+    const timing = producedAt === undefined ? undefined : { producedAt, latencyMs: now - producedAt };
+    if (timing) this.latency.observe(timing.latencyMs / 1000);
+    this.tracker.observe(runId, seq, message.key ? message.key.toString('utf8') : undefined, timing);
   }
 
   report(): VerificationReport {

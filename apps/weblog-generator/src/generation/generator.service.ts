@@ -27,7 +27,9 @@ export interface RunSummary {
 /**
  * Produces web logs to the input topic at the configured rate. A record counts as sent only once
  * Kafka acknowledged it (acks=all); a batch that fails is sent again with the same sequence
- * numbers, so a run's sequences stay 1, 2, 3, ... without gaps.
+ * numbers, so a run's sequences stay 1, 2, 3, ... without gaps. Each record is stamped with the
+ * moment its schedule made it due (at rate 0, when it was handed to the producer), and keeps that
+ * stamp through resends: end-to-end latency includes any time it waited in the generator.
  */
 @Injectable()
 export class GeneratorService implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -89,19 +91,23 @@ export class GeneratorService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private async run(): Promise<RunSummary> {
+    // The schedule starts once the producer knows the topic's partitions and leaders, so the first
+    // records do not wait on a metadata round trip (an empty send loads them and writes nothing).
+    await this.producer.producer.send({ topic: this.topics.input.name, messages: [] });
     const started = Date.now();
-    const pacer = new RatePacer(this.env.GENERATOR_RATE, started);
+    const pacer = new RatePacer(this.env.GENERATOR_RATE, started, this.env.GENERATOR_SLICE_MS);
     const total = this.env.GENERATOR_COUNT;
     this.logger.log(`run ${this.runId}: ${total === 0 ? 'unlimited' : total} records at ${this.env.GENERATOR_RATE || 'max'} records/s`);
     while (!this.stopping && (total === 0 || this.acknowledged < total)) {
       const delay = pacer.delayBeforeNext(this.acknowledged, Date.now());
       if (delay > 0) await this.pause(delay);
       if (this.stopping) break;
+      const now = Date.now();
       const size = Math.min(
-        pacer.nextBatchSize(this.acknowledged, Date.now(), this.env.GENERATOR_BATCH_SIZE),
+        pacer.nextBatchSize(this.acknowledged, now, this.env.GENERATOR_BATCH_SIZE),
         total === 0 ? Infinity : total - this.acknowledged,
       );
-      await this.sendUntilAcknowledged(this.nextBatch(size));
+      await this.sendUntilAcknowledged(this.nextBatch(size, (i) => Math.floor(pacer.dueAt(this.acknowledged + i) ?? now)));
     }
     return {
       runId: this.runId,
@@ -111,25 +117,28 @@ export class GeneratorService implements OnApplicationBootstrap, BeforeApplicati
     };
   }
 
-  private nextBatch(size: number): OutgoingRecord<WebLog>[] {
+  /** The next `size` records; `producedAt(i)` stamps the i-th of them. */
+  private nextBatch(size: number, producedAt: (i: number) => number): OutgoingRecord<WebLog>[] {
     return Array.from({ length: size }, (_, i) => {
       const log = this.factory.next();
       return {
         key: log.ip,
         value: log,
-        headers: { [PipelineHeaders.runId]: this.runId, [PipelineHeaders.sequence]: String(this.acknowledged + i + 1) },
+        headers: {
+          [PipelineHeaders.runId]: this.runId,
+          [PipelineHeaders.sequence]: String(this.acknowledged + i + 1),
+          [PipelineHeaders.producedAt]: String(producedAt(i)),
+        },
       };
     });
   }
 
   private async sendUntilAcknowledged(batch: OutgoingRecord<WebLog>[]): Promise<void> {
     for (let attempt = 1; ; attempt++) {
-      const producedAt = String(Date.now());
-      const stamped = batch.map((record) => ({ ...record, headers: { ...record.headers, [PipelineHeaders.producedAt]: producedAt } }));
       const endTimer = this.latency.startTimer();
       this.produced.inc(batch.length);
       try {
-        await sendRecords(this.producer.producer, this.topics.input, stamped);
+        await sendRecords(this.producer.producer, this.topics.input, batch);
         endTimer();
         this.acknowledged += batch.length;
         this.acked.inc(batch.length);

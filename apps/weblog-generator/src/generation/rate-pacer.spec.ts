@@ -1,7 +1,7 @@
 import { MAX_CATCH_UP_BATCH, RatePacer } from './rate-pacer';
 
 describe('RatePacer', () => {
-  it('spaces batches by the target rate', () => {
+  it('waits until the next record is due', () => {
     const pacer = new RatePacer(1000, 0);
     expect(pacer.delayBeforeNext(0, 0)).toBe(0);
     expect(pacer.delayBeforeNext(100, 10)).toBe(90);
@@ -16,13 +16,30 @@ describe('RatePacer', () => {
     expect(new RatePacer(0, 0).delayBeforeNext(1e6, 0)).toBe(0);
   });
 
-  it('sends the configured batch while on schedule', () => {
-    expect(new RatePacer(1000, 0).nextBatchSize(100, 100, 100)).toBe(100);
+  it('sends what is due by now, not a batch ahead of the schedule', () => {
+    // 1,000/s, 100 ms after the start: records 0..100 are due, 100 of them were sent.
+    expect(new RatePacer(1000, 0).nextBatchSize(100, 100, 100)).toBe(1);
+    expect(new RatePacer(1000, 0).nextBatchSize(95, 100, 100)).toBe(6);
   });
 
-  it('sends every record due when behind, so a rate above one batch per round trip is met', () => {
-    // 10,000/s, 30 ms after the start, 100 sent: 300 are due, 200 of them not yet sent.
-    expect(new RatePacer(10000, 0).nextBatchSize(100, 30, 100)).toBe(200);
+  it('sends every record due when behind, so a rate above one send per round trip is met', () => {
+    // 10,000/s, 30 ms after the start, 100 sent: 301 are due, 201 of them not yet sent.
+    expect(new RatePacer(10000, 0).nextBatchSize(100, 30, 100)).toBe(201);
+  });
+
+  it('makes at most one send per time slice', () => {
+    const pacer = new RatePacer(1000, 0, 5);
+    expect(pacer.nextBatchSize(0, 0, 100)).toBe(1);
+    // Record 1 is due at 1 ms, but the slice that began at 0 lasts until 5 ms.
+    expect(pacer.delayBeforeNext(1, 1)).toBe(4);
+    expect(pacer.nextBatchSize(1, 5, 100)).toBe(5);
+    expect(pacer.delayBeforeNext(6, 5)).toBe(5);
+  });
+
+  it('names when each record is due', () => {
+    const pacer = new RatePacer(2000, 1000);
+    expect([0, 1, 4].map((i) => pacer.dueAt(i))).toEqual([1000, 1000.5, 1002]);
+    expect(new RatePacer(0, 1000).dueAt(3)).toBeUndefined();
   });
 
   it('caps a catch-up send', () => {

@@ -3,6 +3,7 @@ import { Contract, defineContract } from './contract';
 
 const count = z.number().int().min(0);
 const milliseconds = z.number().min(0);
+const latency = z.object({ count, p50: milliseconds, p95: milliseconds, p99: milliseconds, max: milliseconds });
 
 const runReportSchema = z.object({
   runId: z.string(),
@@ -16,7 +17,14 @@ const runReportSchema = z.object({
   /** The same record (run and sequence) at another offset: produced twice, not delivered twice. */
   duplicates: count,
   outOfOrder: count,
-  latencyMs: z.object({ count, p50: milliseconds, p95: milliseconds, p99: milliseconds, max: milliseconds }),
+  /** From the generator's produce stamp to the verifier's receipt, every record of the run. */
+  latencyMs: latency,
+  /** Records produced this long after the run's first are its steady state. */
+  latencyWarmupMs: count,
+  /** The records produced in the run's first `latencyWarmupMs`: connections, group joins, JIT. */
+  startupLatencyMs: latency,
+  /** The rest: what a user of a running pipeline sees. */
+  steadyLatencyMs: latency,
 });
 
 /** The verifier's report (`GET /report`): what a run sent and what arrived, as the verifier saw it. */
@@ -39,6 +47,8 @@ export const VerificationReportContract = defineContract(
 );
 
 export type RunReport = z.infer<typeof runReportSchema>;
+/** A latency distribution of the report, in milliseconds. */
+export type LatencySummary = z.infer<typeof latency>;
 export type VerificationReport = z.infer<typeof VerificationReportContract.schema>;
 
 /**

@@ -14,6 +14,7 @@ import {
 } from '../contracts/topics';
 import { TransformedWebLog } from '../contracts/transformed-web-log.contract';
 import { WebLog } from '../contracts/web-log.contract';
+import { noDelaySocketFactory } from './socket-factory';
 
 /** kafkajs logs go through the service's logger, so they come out as the same JSON lines. */
 export function kafkaLogCreator(logger: LoggerService) {
@@ -47,6 +48,7 @@ export function kafkaConfig(env: KafkaEnv, clientId: string, logger: LoggerServi
     connectionTimeout: 5000,
     requestTimeout: 30000,
     retry: { initialRetryTime: 200, retries: 8, maxRetryTime: 10000 },
+    socketFactory: noDelaySocketFactory,
     logLevel: logLevel.WARN,
     logCreator: kafkaLogCreator(logger),
   };
