@@ -46,8 +46,12 @@ describe('npm run bench', () => {
     expect(result.rows.map((r) => `${r.contender} ${r.guarantee}`)).toEqual([
       'weblog transformer at-least-once',
       'Kafka Streams at-least-once',
+      'weblog transformer, 2 processes at-least-once',
+      'Kafka Streams, 2 stream threads at-least-once',
       'weblog transformer exactly-once',
       'Kafka Streams exactly-once',
+      'weblog transformer, 2 processes exactly-once',
+      'Kafka Streams, 2 stream threads exactly-once',
       'kafkajs loop (no JSON) at-least-once',
       'kafka-python loop auto-commit',
     ]);

@@ -31,8 +31,9 @@ const BENCHMARKS: Record<string, Benchmark> = {
 const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE]
   --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
              for latency, seconds at each rate (default 70); for shipper, lines of the log (1,000,000)
-  --out      results file (default bench/results/<benchmark>.json); with the default, the
-             benchmark's table in BENCHMARKS.md is rewritten too`;
+  --out      results file (default bench/results/<benchmark>.json, or <benchmark>-<N>.json for a
+             --records N other than the default); with the default, the benchmark's table in
+             BENCHMARKS.md is rewritten too (its <benchmark>-<N> section for another size)`;
 
 const repositoryRoot = path.resolve(__dirname, '../..');
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -79,11 +80,13 @@ async function main(): Promise<number> {
       say(`\n== ${name}`);
       const result = await benchmark.run(ctx, records ?? benchmark.defaultRecords);
       const text = benchmark.table(result as never);
-      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', `${name}.json`));
+      // A run of another size than the default has its own results file and section (transformer-300000).
+      const section = records === undefined || records === benchmark.defaultRecords ? name : `${name}-${records}`;
+      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', `${section}.json`));
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify({ benchmark: name, startedAt, machine: machine(), result }, null, 2)}\n`);
       say(`\n${text}\n\nresults in ${path.relative(process.cwd(), out)}`);
-      if (values.out === undefined && existsSync(path.join(repositoryRoot, 'BENCHMARKS.md'))) publish(name, text, startedAt);
+      if (values.out === undefined && existsSync(path.join(repositoryRoot, 'BENCHMARKS.md'))) publish(section, text, startedAt);
     }
   } finally {
     await admin.disconnect();

@@ -72,6 +72,35 @@ export async function preparePeers(): Promise<PeerArtifacts> {
 /** What the benchmarks need of a process under test, ours or a peer's. */
 export type Measured = Pick<SupervisedProcess, 'pid' | 'running' | 'logs' | 'stop' | 'usage'>;
 
+/**
+ * Several processes measured as one contender: CPU time summed, peak RSS summed (each process's
+ * own peak, so at most what they held at once), running while every one of them runs.
+ */
+export function together(members: readonly Measured[]): Measured {
+  return {
+    get pid() {
+      return members[0]?.pid;
+    },
+    get running() {
+      return members.every((m) => m.running);
+    },
+    get logs() {
+      return members.map((m, i) => `--- process ${i + 1}\n${m.logs}`).join('\n');
+    },
+    stop: async (graceMs?: number) => {
+      const codes = await Promise.all(members.map((m) => m.stop(graceMs)));
+      return codes.find((code) => code !== 0) ?? codes[0] ?? null;
+    },
+    usage: () =>
+      members
+        .map((m) => m.usage())
+        .reduce((sum, u) => ({ peakRssBytes: sum.peakRssBytes + u.peakRssBytes, cpuSeconds: sum.cpuSeconds + u.cpuSeconds }), {
+          peakRssBytes: 0,
+          cpuSeconds: 0,
+        }),
+  };
+}
+
 /** A Kafka command-line tool (ProducerPerformance, ConsumerPerformance) run to completion. */
 export type Guarantee = 'at-least-once' | 'exactly-once';
 

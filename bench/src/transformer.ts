@@ -2,7 +2,7 @@
 // all of it into an output topic of its own, one after another, on the same broker.
 import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
 import { Rates, ratio, table } from './measure';
-import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer } from './peers';
+import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer, together } from './peers';
 
 export interface TransformerRow extends Rates, Footprint {
   readonly contender: string;
@@ -24,23 +24,33 @@ interface Contender {
   start(topics: { input: string; output: string; deadLetter: string }, group: string): Promise<Measured>;
 }
 
+/** Instances of our transformer (processes in one group) and stream threads of Kafka Streams when both cores are used. */
+export const PARALLELISM = 2;
+
 export function contenders(ctx: BenchContext, extraEnv: Record<string, string> = {}): Contender[] {
-  const ours = (guarantee: Guarantee): Contender => ({
-    name: 'weblog transformer',
+  const ours = (guarantee: Guarantee, instances = 1): Contender => ({
+    name: instances === 1 ? 'weblog transformer' : `weblog transformer, ${instances} processes`,
     guarantee,
-    start: (topics, groupId) => startTransformer({ ...topics, groupId, guarantee, extra: extraEnv }),
+    start: async (topics, groupId) =>
+      together(
+        await Promise.all(Array.from({ length: instances }, () => startTransformer({ ...topics, groupId, guarantee, extra: extraEnv }))),
+      ),
   });
-  const streams = (guarantee: Guarantee): Contender => ({
-    name: 'Kafka Streams',
+  const streams = (guarantee: Guarantee, threads?: number): Contender => ({
+    name: threads === undefined ? 'Kafka Streams' : `Kafka Streams, ${threads} stream threads`,
     guarantee,
     start: (topics, applicationId) =>
-      Promise.resolve(startStreams(ctx.peers, { brokers: ctx.brokers, ...topics, applicationId, guarantee })),
+      Promise.resolve(startStreams(ctx.peers, { brokers: ctx.brokers, ...topics, applicationId, guarantee, ...(threads ? { threads } : {}) })),
   });
   return [
     ours('at-least-once'),
     streams('at-least-once'),
+    ours('at-least-once', PARALLELISM),
+    streams('at-least-once', PARALLELISM),
     ours('exactly-once'),
     streams('exactly-once'),
+    ours('exactly-once', PARALLELISM),
+    streams('exactly-once', PARALLELISM),
     {
       name: 'kafkajs loop (no JSON)',
       guarantee: 'at-least-once',
@@ -91,8 +101,15 @@ export async function benchTransformer(ctx: BenchContext, records: number, only?
 }
 
 export function transformerTable(result: TransformerResult): string {
-  const streams = (guarantee: string) => result.rows.find((r) => r.contender === 'Kafka Streams' && r.guarantee === guarantee);
-  const peerOf = (row: TransformerRow) => streams(row.guarantee === 'auto-commit' ? 'at-least-once' : row.guarantee);
+  const streams = (guarantee: string, name: string) => result.rows.find((r) => r.contender === name && r.guarantee === guarantee);
+  // Two processes of ours are compared with two stream threads; everything else with Kafka Streams' defaults.
+  const peerOf = (row: TransformerRow) =>
+    streams(
+      row.guarantee === 'auto-commit' ? 'at-least-once' : row.guarantee,
+      row.contender.endsWith(`${PARALLELISM} processes`) || row.contender.endsWith('stream threads')
+        ? `Kafka Streams, ${PARALLELISM} stream threads`
+        : 'Kafka Streams',
+    );
   return table(
     [
       'contender',
