@@ -7,9 +7,11 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  * The delivery rules of every consumer, in one place. The transport applies them; handlers only
  * say what a batch produced or how far their own work is durable.
  *
- * 1. A partition's batches reach its handler in offset order, one at a time. An offset is
- *    resolved (kafkajs moves its fetch position) only once the handler took the batch; a handler
- *    that throws took nothing, and the same records come again after a backoff.
+ * 1. A partition's batches reach its handler in offset order, one at a time, even when kafkajs
+ *    hands a partition over again while a batch of it still runs (after a rejoin): the later
+ *    batch waits until the earlier one is delivered. An offset is resolved (kafkajs moves its
+ *    fetch position) only once the handler took the batch; a handler that throws took nothing,
+ *    and the same records come again after a backoff.
  * 2. Nothing is committed for a partition this instance does not own in the current group
  *    generation, and within a generation a partition's committed offset only moves forward.
  * 3. The modes:

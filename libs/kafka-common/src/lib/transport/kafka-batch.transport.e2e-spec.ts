@@ -1,7 +1,7 @@
 import { Controller, INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
-import { Admin, Consumer, Kafka, Producer } from 'kafkajs';
+import { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { z } from 'zod';
 import { committedOffsets, consumeAll, consumeRecords, createTestTopics, eventually, testKafka, uniqueName } from '../../testing';
 import { defineContract } from '../contracts/contract';
@@ -348,6 +348,59 @@ describe('KafkaBatchTransport against a real broker', () => {
     const copies = await consumeAll(kafka, output);
     expect(copies.map((c) => c.message.value?.toString())).toEqual(Array.from({ length: 150 }, (_, i) => JSON.stringify({ value: `r-${150 + i}` })));
     expect(await committedOf(groupId, topic)).toBe(300);
+  });
+
+  it('transaction: a batch kafkajs hands over again while its first delivery still runs (after a rejoin) is not transformed twice', async () => {
+    const topic = uniqueName('transport-overlap');
+    const output = uniqueName('transport-overlap-out');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic, output], 1);
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${i}` })) });
+    const out = topicRef(Copied, output);
+    const copy = (batch: KafkaBatch): BatchResult => ({
+      publish: [publication(out, batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })))],
+    });
+    // The second batch (offsets 10-19) is held in its handler until the same batch, handed over
+    // again as kafkajs does when a rejoin does not wait for every batch in flight, has reached its
+    // handler too, or for 2 s if it does not reach it.
+    const events: string[] = [];
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let calls = 0;
+    behaviour = async (batch) => {
+      if (batch.messages[0]?.offset !== '10') return copy(batch);
+      const call = ++calls;
+      events.push(`start ${call}`);
+      if (call === 1) await held;
+      else {
+        // The first delivery goes on and commits; then this one would commit the same records.
+        release();
+        await eventually(async () => ((await committedOf(groupId, topic)) === 20 ? true : undefined), 60000);
+      }
+      events.push(`end ${call}`);
+      return copy(batch);
+    };
+    app = await transportApp(topic, groupId, { delivery: 'transaction', extra: { transactionalIdPrefix: uniqueName('overlap') } });
+    const internals = transport as unknown as { processBatch(payload: EachBatchPayload): Promise<void> };
+    const processBatch = internals.processBatch.bind(transport);
+    let again: Promise<void> | undefined;
+    internals.processBatch = (payload) => {
+      const first = processBatch(payload);
+      if (payload.batch.messages[0]?.offset === '10' && !again) {
+        again = processBatch(payload);
+        setTimeout(release, 2000);
+      }
+      return first;
+    };
+    await app.listen();
+    await eventually(async () => ((await committedOf(groupId, topic)) === 10 ? true : undefined), 60000);
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${10 + i}` })) });
+    await eventually(async () => ((await committedOf(groupId, topic)) === 20 && again ? true : undefined), 60000);
+    await again;
+    const copies = await consumeAll(kafka, output);
+    expect(copies.map((c) => c.message.value?.toString())).toEqual(Array.from({ length: 20 }, (_, i) => JSON.stringify({ value: `r-${i}` })));
+    // The second delivery waited for the first, then found its records done.
+    expect(events).toEqual(['start 1', 'end 1']);
   });
 
   it('stops heartbeating a batch stuck past maxBatchMs, so the group gives its partition to another member', async () => {

@@ -99,6 +99,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly assigned = new Map<string, Set<number>>();
   private generation = 0;
   private readonly failures = new Map<string, number>();
+  /** The batch of each partition now being processed, settled or not: the next one waits for it. */
+  private readonly inFlight = new Map<string, Promise<void>>();
   /** Per partition: where this process stands, to tell a recreated topic or a reset group (delivery.ts, rule 6). */
   private readonly positions = new Map<string, { generation: number; next: bigint }>();
   private readonly lastCommitted = new Map<string, bigint>();
@@ -249,7 +251,25 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     return generation === this.generation && (this.assigned.get(topic)?.has(partition) ?? false);
   }
 
-  private async processBatch(payload: EachBatchPayload): Promise<void> {
+  /**
+   * One batch of a partition at a time. kafkajs can hand a partition over again while a batch of
+   * it still runs: a rejoin waits for the fetchers, not for every batch they handed to workers
+   * (one failing batch ends its fetch at once). The later one waits, and then finds the earlier
+   * one's commit (rule 3) instead of doing its records a second time.
+   */
+  private processBatch(payload: EachBatchPayload): Promise<void> {
+    const key = `${payload.batch.topic}/${payload.batch.partition}`;
+    const running = this.inFlight.get(key);
+    const turn = (running ?? Promise.resolve()).then(() => this.processBatchAlone(payload));
+    const settled = turn.catch(() => undefined);
+    this.inFlight.set(key, settled);
+    void settled.then(() => {
+      if (this.inFlight.get(key) === settled) this.inFlight.delete(key);
+    });
+    return turn;
+  }
+
+  private async processBatchAlone(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     const { topic, partition } = batch;
     const last = batch.messages[batch.messages.length - 1];

@@ -1,0 +1,67 @@
+// kafkajs's record encoder is patched to allocate less: buffers from Node's pool without zero-fill,
+// a record sized exactly, headers written in place. What it writes must still be what its decoder,
+// and so the broker, reads back: every field, header forms included.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: unknown) => { buffer: Buffer };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const decodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0/decoder') as (decoder: unknown, context: unknown) => Decoded;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Decoder = require('kafkajs/src/protocol/decoder') as new (buffer: Buffer) => {
+  readVarInt(): number;
+  slice(size: number): unknown;
+};
+
+interface Decoded {
+  offset: string;
+  timestamp: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | Buffer[]>;
+}
+
+function roundTrip(record: Record<string, unknown>): Decoded {
+  const bytes = encodeRecord(record).buffer;
+  const decoder = new Decoder(bytes);
+  const length = decoder.readVarInt();
+  return decodeRecord(decoder.slice(length), { firstOffset: '1000', firstTimestamp: '1700000000000', magicByte: 2 });
+}
+
+const text = (value: Buffer | Buffer[] | null | undefined) =>
+  Array.isArray(value) ? value.map((v) => v.toString('utf8')) : value?.toString('utf8');
+
+describe('kafkajs record encoding', () => {
+  it('reads back key, value, offset, timestamp and every header', () => {
+    const decoded = roundTrip({
+      offsetDelta: 7,
+      timestampDelta: 42,
+      key: Buffer.from('203.0.113.9'),
+      value: Buffer.from('{"url":"/ü€"}'),
+      headers: { 'weblog-run-id': 'run-1', binary: Buffer.from([0, 1, 255]), repeated: ['a', 'bc'], empty: '' },
+    });
+    expect(decoded.offset).toBe('1007');
+    expect(decoded.timestamp).toBe('1700000000042');
+    expect(text(decoded.key)).toBe('203.0.113.9');
+    expect(text(decoded.value)).toBe('{"url":"/ü€"}');
+    expect(text(decoded.headers['weblog-run-id'])).toBe('run-1');
+    expect([...(decoded.headers['binary'] as Buffer)]).toEqual([0, 1, 255]);
+    expect(text(decoded.headers['repeated'])).toEqual(['a', 'bc']);
+    expect(text(decoded.headers['empty'])).toBe('');
+  });
+
+  it('reads back a record without key or headers, and one larger than the pool', () => {
+    expect(roundTrip({ key: null, value: 'plain' })).toMatchObject({ key: null, headers: {} });
+    const big = Buffer.alloc(70_000, 0x61);
+    const decoded = roundTrip({ key: 'k', value: big, headers: { long: 'h'.repeat(5000) } });
+    expect(decoded.value?.equals(big)).toBe(true);
+    expect(text(decoded.headers['long'])).toBe('h'.repeat(5000));
+  });
+
+  it('never shows bytes of an earlier use of the pool', () => {
+    // Fill Node's pool with a marker, then encode records whose bytes must all be their own.
+    for (let i = 0; i < 100; i++) Buffer.allocUnsafe(1000).fill(0xee);
+    for (let i = 0; i < 50; i++) {
+      const bytes = encodeRecord({ key: 'k', value: Buffer.alloc(300, 0x41), headers: { h: 'v' } }).buffer;
+      expect(bytes.includes(0xee)).toBe(false);
+    }
+  });
+});
