@@ -1,4 +1,4 @@
-import { DeferredProgress, TransactionalProgress } from './delivery';
+import { committedAfterOurs, DeferredProgress, TransactionalProgress } from './delivery';
 
 describe('DeferredProgress (deferred mode: commit what the handler made durable, carried over markers)', () => {
   it('commits nothing before the handler reports anything durable', () => {
@@ -102,5 +102,40 @@ describe('TransactionalProgress (exactly-once: the floor below which records are
     progress.resynced(100n);
     progress.resynced(0n);
     expect(progress.pending(batch(0, 9))).toHaveLength(10);
+  });
+});
+
+describe('committedAfterOurs (exactly-once resync after a coordinator failover)', () => {
+  const readings = (...offsets: bigint[]) => {
+    let i = 0;
+    return () => Promise.resolve(offsets[Math.min(i++, offsets.length - 1)] ?? -1n);
+  };
+
+  it('reads again while the group serves an offset older than our own last commit', async () => {
+    expect(await committedAfterOurs(readings(1800n, 1800n, 1866n), 1866n, 5000, 1)).toEqual({ offset: 1866n, caughtUp: true });
+  });
+
+  it('takes the first reading when we committed nothing, or it is not behind', async () => {
+    expect(await committedAfterOurs(readings(40n, 99n), undefined, 5000, 1)).toEqual({ offset: 40n, caughtUp: true });
+    expect(await committedAfterOurs(readings(2000n), 1866n, 5000, 1)).toEqual({ offset: 2000n, caughtUp: true });
+  });
+
+  it('takes an offset that stays below ours past the limit as a reset', async () => {
+    expect(await committedAfterOurs(readings(-1n), 1866n, 30, 5)).toEqual({ offset: -1n, caughtUp: false });
+  });
+});
+
+describe('TransactionalProgress: our own commits', () => {
+  it('remembers what our last transaction committed, and forgets it once a reset below it is taken', () => {
+    const progress = new TransactionalProgress();
+    expect(progress.committedByUs).toBeUndefined();
+    progress.committed(1865n);
+    expect(progress.committedByUs).toBe(1866n);
+    expect(progress.inDoubt(1866n)).toBe(false);
+    progress.doubt();
+    progress.resynced(1866n);
+    expect(progress.committedByUs).toBe(1866n);
+    progress.resynced(-1n);
+    expect(progress.committedByUs).toBeUndefined();
   });
 });

@@ -23,7 +23,10 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  *      initialised again, which waits for the broker to finish any transaction of that id, and the
  *      group's committed offset becomes the partition's floor: records below it were done by a
  *      transaction that committed and never reach the handler again, however the next batches
- *      are cut (a re-fetched batch can end before the committed offset).
+ *      are cut (a re-fetched batch can end before the committed offset). A committed offset
+ *      read below the one our own last transaction committed is read again until it catches up
+ *      (after a coordinator failover the group serves a completed transaction's offsets late,
+ *      and kafkajs joins at that older offset), for up to 15 s; one that stays below is a reset.
  *    - `deferred` (work made durable later, such as an upload): the handler reports the offset
  *      below which its work is durable; that offset is committed.
  *    - `never-commit`: nothing is committed; each start reads from the beginning.
@@ -134,6 +137,13 @@ export class DeferredProgress {
 export class TransactionalProgress {
   private expected: bigint | undefined;
   private floor = -1n;
+  /** The offset our own last committed transaction left for the partition. */
+  private ownCommit: bigint | undefined;
+
+  /** What a resync must see at least, unless the partition was reset: our own last commit. */
+  get committedByUs(): bigint | undefined {
+    return this.ownCommit;
+  }
 
   /** True when a batch starting at `firstOffset` does not follow our own last commit: resynchronise first. */
   inDoubt(firstOffset: bigint): boolean {
@@ -147,6 +157,8 @@ export class TransactionalProgress {
    */
   resynced(committed: bigint): void {
     this.floor = committed;
+    // A reset was taken: our commits of before it say nothing about the partition now.
+    if (this.ownCommit !== undefined && committed < this.ownCommit) this.ownCommit = undefined;
   }
 
   /** The records of a batch not yet done by a committed transaction. */
@@ -159,8 +171,35 @@ export class TransactionalProgress {
     this.expected = lastOffset + 1n;
   }
 
+  /** Our transaction that ends at `lastOffset` committed. */
+  committed(lastOffset: bigint): void {
+    this.done(lastOffset);
+    this.ownCommit = lastOffset + 1n;
+  }
+
   /** The outcome of the last transaction is unknown. */
   doubt(): void {
     this.expected = undefined;
+  }
+}
+
+/**
+ * The group's committed offset for a resync (rule 3). After a coordinator failover the group can
+ * serve, for a while, an offset older than the one a transaction of ours committed: read again
+ * until it reaches `ours`, for at most `limitMs`. One that stays below is a reset (an operator's,
+ * or a recreated topic) and is taken as it is.
+ */
+export async function committedAfterOurs(
+  read: () => Promise<bigint>,
+  ours: bigint | undefined,
+  limitMs: number,
+  pauseMs = 200,
+): Promise<{ offset: bigint; caughtUp: boolean }> {
+  const until = Date.now() + limitMs;
+  for (;;) {
+    const offset = await read();
+    if (ours === undefined || offset >= ours) return { offset, caughtUp: true };
+    if (Date.now() >= until) return { offset, caughtUp: false };
+    await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
 }

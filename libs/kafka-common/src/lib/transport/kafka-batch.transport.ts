@@ -14,8 +14,11 @@ import { ReadinessRegistry } from '../health/readiness.registry';
 import { MetricsService } from '../metrics/metrics.service';
 import { backoffDelay } from './backoff';
 import { ConsumerLagGauge } from './consumer-lag';
-import { BatchDeclined, BatchResult, DeferredProgress, DeliveryMode, Refusal, TransactionalProgress } from './delivery';
+import { BatchDeclined, BatchResult, committedAfterOurs, DeferredProgress, DeliveryMode, Refusal, TransactionalProgress } from './delivery';
 import { TransportMetrics } from './transport.metrics';
+
+/** How long a resync waits for the group's committed offset to reach our own last commit (delivery.ts, rule 3). */
+const STABLE_OFFSET_WAIT_MS = 15000;
 
 export interface Subscription {
   /** The pattern handlers use in `@EventPattern(...)`. */
@@ -455,8 +458,19 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     await this.transactionalProducer(key, state);
     const [topic, partition] = splitKey(key);
     if (!this.admin) throw new Error('the transport has no admin client');
-    const [committed] = await this.admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-    state.progress.resynced(BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1'));
+    const admin = this.admin;
+    const read = async () => {
+      const [committed] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+      return BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+    };
+    const ours = state.progress.committedByUs;
+    const { offset, caughtUp } = await committedAfterOurs(read, ours, STABLE_OFFSET_WAIT_MS);
+    if (!caughtUp)
+      this.log.warn(
+        `${key}: the group's committed offset stays at ${offset}, below ${String(ours)} that our last transaction committed: taken as a reset`,
+        KafkaBatchTransport.name,
+      );
+    state.progress.resynced(offset);
     return state;
   }
 
@@ -508,7 +522,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       // A partition revoked while the batch ran belongs to someone else now: its work must not commit.
       if (payload.isStale()) throw new Error(`partition ${topic}/${partition} was revoked during the batch`);
       await transaction.commit();
-      state.progress.done(lastOffset);
+      state.progress.committed(lastOffset);
       this.lastCommitted.set(`${topic}/${partition}`, lastOffset + 1n);
       this.metrics?.transactions.inc({ outcome: 'committed' });
       this.metrics?.commits.inc({ mode: 'transaction' });
