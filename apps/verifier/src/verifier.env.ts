@@ -6,6 +6,7 @@ import {
   httpEnvShape,
   kafkaEnvShape,
   loadEnvOrExit,
+  nonNegativeMilliseconds,
   positiveInt,
   s3EnvShape,
   serviceEnv,
@@ -18,11 +19,7 @@ export const verifierEnvSchema = serviceEnv({
   ...s3EnvShape,
   VERIFIER_GROUP_ID: z.string().min(1).default('weblog-verifier'),
   /** One progress line this often; 0 turns it off. */
-  VERIFIER_PROGRESS_INTERVAL_MS: z.coerce
-    .number({ error: 'must be a whole number of milliseconds' })
-    .int({ error: 'must be a whole number of milliseconds' })
-    .min(0, { error: 'must be 0 or more' })
-    .default(5000),
+  VERIFIER_PROGRESS_INTERVAL_MS: nonNegativeMilliseconds(5000),
   /** Where the archiver writes (its ARCHIVER_TOPICS_DIR), for the S3 audit. */
   VERIFIER_ARCHIVE_TOPICS_DIR: z
     .string()
@@ -39,11 +36,7 @@ export const verifierEnvSchema = serviceEnv({
    */
   VERIFIER_AUDIT_ENABLED: booleanFlag(false),
   /** Latency of records produced this long after a run's first counts as steady state (0: all of it). */
-  VERIFIER_LATENCY_WARMUP_MS: z.coerce
-    .number({ error: 'must be a whole number of milliseconds' })
-    .int({ error: 'must be a whole number of milliseconds' })
-    .min(0, { error: 'must be 0 or more' })
-    .default(DEFAULT_LATENCY_WARMUP_MS),
+  VERIFIER_LATENCY_WARMUP_MS: nonNegativeMilliseconds(DEFAULT_LATENCY_WARMUP_MS),
   VERIFIER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
 });
 

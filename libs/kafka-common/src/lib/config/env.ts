@@ -65,6 +65,15 @@ export function nonNegativeNumber(defaultValue: number) {
   return z.coerce.number({ error: message }).min(0, { error: message }).default(defaultValue);
 }
 
+/** A duration in whole milliseconds, 0 or more. */
+export function nonNegativeMilliseconds(defaultValue: number) {
+  return z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int({ error: 'must be a whole number of milliseconds' })
+    .min(0, { error: 'must be 0 or more' })
+    .default(defaultValue);
+}
+
 export function booleanFlag(defaultValue: boolean) {
   return z
     .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
