@@ -64,6 +64,7 @@ export function decode<T>(
   if (duplicate !== undefined) {
     return fail(DecodeFailure.duplicateKey, `key "${duplicate}" appears more than once`);
   }
+  if (contract.quickAccept?.(parsed) === true) return { ok: true, value: parsed as T };
   const result = contract.schema.safeParse(parsed);
   if (!result.success) {
     const detail = result.error.issues
@@ -126,15 +127,23 @@ function endOfString(text: string, start: number): number {
 
 /**
  * Values that passed their contract in this process, by the contract they passed: `encode` need
- * not check them a second time. Objects from `conform` only, which are fresh copies nobody else
- * holds; the contracts' values are read-only.
+ * not check them a second time. Objects from `conform` only: the schema's fresh copies, or values
+ * the quick check accepted, which the caller hands over with the call; the contracts' values are
+ * read-only.
  */
 const conforming = new WeakMap<object, Contract<unknown>>();
 
 export type ConformResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly detail: string };
 
-/** Checks a value against a contract; the value it returns is one `encode` trusts. */
+/**
+ * Checks a value against a contract; the value it returns is one `encode` trusts. The caller
+ * must not change the value it passed afterwards: the result may be that same object.
+ */
 export function conform<T>(contract: Contract<T>, value: unknown): ConformResult<T> {
+  if (typeof value === 'object' && value !== null && contract.quickAccept?.(value) === true) {
+    conforming.set(value, contract);
+    return { ok: true, value: value as T };
+  }
   const result = contract.schema.safeParse(value);
   if (!result.success) return { ok: false, detail: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
   if (typeof result.data === 'object' && result.data !== null) conforming.set(result.data, contract);
@@ -146,7 +155,7 @@ export function conform<T>(contract: Contract<T>, value: unknown): ConformResult
  * failure here is a bug in the producing code, not bad input, so it throws.
  */
 export function encode<T>(contract: Contract<T>, value: T): Buffer {
-  if (typeof value !== 'object' || value === null || conforming.get(value) !== contract) {
+  if (typeof value !== 'object' || value === null || (conforming.get(value) !== contract && contract.quickAccept?.(value) !== true)) {
     const result = contract.schema.safeParse(value);
     if (!result.success) {
       throw new TypeError(`refusing to send a value that violates ${contract.name}: ${result.error.message}`);

@@ -1,4 +1,4 @@
-import { isTimeZone, isWebLogTimestamp, parseWebLogTimestamp, timestampToUtc, ZoneResolver } from './timestamp';
+import { isoMilliseconds, isTimeZone, isWebLogTimestamp, parseWebLogTimestamp, timestampToUtc, ZoneResolver } from './timestamp';
 
 describe('web-log timestamps', () => {
   it.each([
@@ -120,5 +120,23 @@ describe('zone-less timestamps in a configured zone', () => {
     expect(isTimeZone('Mars/Olympus_Mons')).toBe(false);
     expect(isTimeZone('')).toBe(false);
     expect(() => new ZoneResolver('Mars/Olympus_Mons')).toThrow(/unknown time zone/);
+  });
+});
+
+describe('isoMilliseconds', () => {
+  it('writes what Date#toISOString writes, across the years 0000 to 9999', () => {
+    const start = new Date('0000-01-01T00:00:00.000Z').getTime();
+    const end = new Date('9999-12-31T23:59:59.999Z').getTime();
+    let state = 7;
+    const next = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const instants = [start, end, 0, -1, 951_782_400_000, 4_107_542_400_000];
+    for (let i = 0; i < 20_000; i++) instants.push(Math.floor(start + next() * (end - start)));
+    const wrong = instants.filter((instant) => `${isoMilliseconds(instant)}Z` !== new Date(instant).toISOString());
+    expect(wrong).toEqual([]);
+  });
+
+  it('gives up outside the years 0000 to 9999', () => {
+    expect(isoMilliseconds(new Date('0000-01-01T00:00:00.000Z').getTime() - 1)).toBeUndefined();
+    expect(isoMilliseconds(new Date('9999-12-31T23:59:59.999Z').getTime() + 1)).toBeUndefined();
   });
 });
