@@ -63,13 +63,9 @@ const quickText =
   (value) =>
     typeof value === 'string' && value.length >= min && value.length <= max && printable.test(value);
 
-/**
- * The same rules as `fields`, with the same patterns and bounds, for the quick path. Where the
- * schema's rule is not a pattern (an IPv6 address is checked by URL parsing) the quick check
- * answers false and leaves the value to the schema.
- */
+/** The same rules as `fields`, with the same patterns, bounds and zod's own IPv6 test, for the quick path. */
 const quickFields: { readonly [F in keyof typeof fields]: QuickCheck } = {
-  ip: (value) => typeof value === 'string' && z.regexes.ipv4.test(value),
+  ip: (value) => typeof value === 'string' && (z.regexes.ipv4.test(value) || z.core.isValidIPv6(value)),
   timestamp: (value) => typeof value === 'string' && isWebLogTimestamp(value),
   method: (value) =>
     typeof value === 'string' && value.length >= 1 && value.length <= WEB_LOG_LIMITS.methodMaxLength && methodToken.test(value),
@@ -145,8 +141,8 @@ export interface QuickWebLogOptions {
  * The `quickAccept` of a `webLogObject` contract: one pass over the keys, with the schema's own
  * patterns and bounds. zod spends most of a web log's check in its per-check bookkeeping, which
  * made it the largest cost of the transformer's per-record work. `web-log.quick-check.spec.ts`
- * holds this to the schema: never true where the schema refuses, true for the records producers
- * write.
+ * holds this to the schema: the same verdict on the bad records and on seeded variations of good
+ * ones.
  */
 export function quickWebLogCheck(options: QuickWebLogOptions): QuickCheck {
   const { fields: known, required, everyString } = options;
