@@ -1,6 +1,8 @@
 // kafkajs's record encoder is patched to allocate less: buffers from Node's pool without zero-fill,
-// a record sized exactly, headers written in place. What it writes must still be what its decoder,
-// and so the broker, reads back: every field, header forms included.
+// a record sized exactly, headers and varints written in place, timestamp deltas without 64-bit
+// emulation; its decoder reads deltas and headers without copies. What one writes must still be
+// what the other, and so the broker, reads: every field, header forms included, at every size of
+// varint and past the integers a double holds exactly.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const encodeRecord = require('kafkajs/src/protocol/recordBatch/record/v0') as (record: unknown) => { buffer: Buffer };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -19,11 +21,11 @@ interface Decoded {
   headers: Record<string, Buffer | Buffer[]>;
 }
 
-function roundTrip(record: Record<string, unknown>): Decoded {
+function roundTrip(record: Record<string, unknown>, firstOffset = '1000', firstTimestamp = '1700000000000'): Decoded {
   const bytes = encodeRecord(record).buffer;
   const decoder = new Decoder(bytes);
   const length = decoder.readVarInt();
-  return decodeRecord(decoder.slice(length), { firstOffset: '1000', firstTimestamp: '1700000000000', magicByte: 2 });
+  return decodeRecord(decoder.slice(length), { firstOffset, firstTimestamp, magicByte: 2 });
 }
 
 const text = (value: Buffer | Buffer[] | null | undefined) =>
@@ -54,6 +56,56 @@ describe('kafkajs record encoding', () => {
     const decoded = roundTrip({ key: 'k', value: big, headers: { long: 'h'.repeat(5000) } });
     expect(decoded.value?.equals(big)).toBe(true);
     expect(text(decoded.headers['long'])).toBe('h'.repeat(5000));
+  });
+
+  it.each([
+    0,
+    1,
+    -1,
+    63,
+    64,
+    -64,
+    -65,
+    8191,
+    8192,
+    2 ** 20,
+    2 ** 27 - 1,
+    2 ** 27,
+    -(2 ** 27),
+    2 ** 31 - 1,
+    -(2 ** 31),
+    2 ** 31,
+    2 ** 40,
+    -(2 ** 40),
+  ])('reads back a timestamp delta of %d', (timestampDelta) => {
+    expect(roundTrip({ timestampDelta, key: 'k', value: 'v' }).timestamp).toBe(String(1_700_000_000_000 + timestampDelta));
+  });
+
+  it.each([0, 1, 127, 128, 16_383, 16_384, 2 ** 21, 2 ** 28, 2 ** 31 - 1])('reads back an offset delta of %d', (offsetDelta) => {
+    expect(roundTrip({ offsetDelta, key: 'k', value: 'v' }).offset).toBe(String(1000 + offsetDelta));
+  });
+
+  it('adds deltas exactly beyond 2^53, where a double no longer counts by one', () => {
+    const decoded = roundTrip({ offsetDelta: 3, timestampDelta: 5, key: 'k', value: 'v' }, '9007199254740991', '9223372036854775800');
+    expect(decoded.offset).toBe('9007199254740994');
+    expect(decoded.timestamp).toBe('9223372036854775805');
+  });
+
+  it('keeps headers named like members of every object as headers', () => {
+    const headers = roundTrip({
+      key: 'k',
+      value: 'v',
+      headers: Object.fromEntries([
+        ['__proto__', 'p'],
+        ['toString', 't'],
+        ['constructor', ['a', 'b']],
+      ]),
+    }).headers;
+    expect(Object.getPrototypeOf(headers)).toBe(Object.prototype);
+    expect(Object.keys(headers).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(text(headers['__proto__'])).toBe('p');
+    expect(text(headers['toString'])).toBe('t');
+    expect(text(headers['constructor'])).toEqual(['a', 'b']);
   });
 
   it('never shows bytes of an earlier use of the pool', () => {
