@@ -117,3 +117,76 @@ describe('kafkajs record encoding', () => {
     }
   });
 });
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0') as {
+  RecordBatch: (batch: Record<string, unknown>) => Promise<{ buffer: Buffer }>;
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const crc32C = require('kafkajs/src/protocol/recordBatch/crc32C') as (buffer: Buffer) => number;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const decodeBatch = require('kafkajs/src/protocol/recordBatch/v0/decoder') as (decoder: unknown) => Promise<{
+  firstOffset: string;
+  firstTimestamp: string;
+  producerId: string;
+  firstSequence: number;
+  inTransaction: boolean;
+  records: Decoded[];
+}>;
+
+/** A record batch laid out field by field from Kafka's protocol description: the reference. */
+function referenceBatch(
+  fields: { firstTimestamp: number; producerId: number; sequence: number; transactional: boolean },
+  records: Buffer[],
+): Buffer {
+  const head = Buffer.alloc(2 + 4 + 8 + 8 + 8 + 2 + 4 + 4);
+  let at = head.writeInt16BE(fields.transactional ? 16 : 0, 0);
+  at = head.writeInt32BE(records.length - 1, at);
+  at = head.writeBigInt64BE(BigInt(fields.firstTimestamp), at);
+  at = head.writeBigInt64BE(BigInt(fields.firstTimestamp), at);
+  at = head.writeBigInt64BE(BigInt(fields.producerId), at);
+  at = head.writeInt16BE(0, at);
+  at = head.writeInt32BE(fields.sequence, at);
+  head.writeInt32BE(records.length, at);
+  const body = Buffer.concat([head, ...records]);
+  const prefix = Buffer.alloc(8 + 4 + 4 + 1 + 4);
+  prefix.writeBigInt64BE(0n, 0);
+  prefix.writeInt32BE(4 + 1 + 4 + body.length, 8);
+  prefix.writeInt32BE(0, 12);
+  prefix.writeInt8(2, 16);
+  prefix.writeUInt32BE(crc32C(body), 17);
+  return Buffer.concat([prefix, body]);
+}
+
+describe('kafkajs record batch encoding', () => {
+  it.each([0, 1, 3, 500])('writes a batch of %d records byte for byte as the protocol lays it out, and reads it back', async (count) => {
+    const records = Array.from({ length: count }, (_, i) =>
+      encodeRecord({
+        offsetDelta: i,
+        timestampDelta: i * 3,
+        key: `k${i}`,
+        value: Buffer.alloc(50 + (i % 7), 0x41 + (i % 26)),
+        headers: { h: String(i) },
+      }),
+    );
+    const fields = { firstTimestamp: 1_700_000_000_000, producerId: 4242, sequence: 17, transactional: count % 2 === 1 };
+    const batch = await RecordBatch({
+      records,
+      firstTimestamp: fields.firstTimestamp,
+      maxTimestamp: fields.firstTimestamp,
+      producerId: fields.producerId,
+      firstSequence: fields.sequence,
+      transactional: fields.transactional,
+      lastOffsetDelta: count - 1,
+    });
+    const reference = referenceBatch(
+      fields,
+      records.map((r) => r.buffer),
+    );
+    expect(batch.buffer.equals(reference)).toBe(true);
+    const decoded = await decodeBatch(new Decoder(batch.buffer));
+    expect(decoded).toMatchObject({ firstOffset: '0', producerId: '4242', firstSequence: 17, inTransaction: fields.transactional });
+    expect(decoded.records.map((r) => r.offset)).toEqual(records.map((_, i) => String(i)));
+    expect(decoded.records.map((r) => text(r.headers['h']))).toEqual(records.map((_, i) => String(i)));
+  });
+});
