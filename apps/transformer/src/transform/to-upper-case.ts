@@ -9,7 +9,9 @@ export interface Additions {
 /** Every string value upper-cased, extra fields included; numbers, booleans and nulls stay as they are. */
 export function toUpperCase(log: WebLog, additions: Additions): TransformedWebLog {
   const result: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(log)) {
+  const fields = log as Record<string, unknown>;
+  for (const field of Object.keys(fields)) {
+    const value = fields[field];
     result[field] = typeof value === 'string' ? value.toUpperCase() : value;
   }
   result['event_id'] = additions.event_id.toUpperCase();
