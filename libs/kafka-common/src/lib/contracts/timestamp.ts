@@ -259,7 +259,8 @@ function civilFromDays(days: number): { year: number; month: number; day: number
   return { year: yoe + era * 400 + (month <= 2 ? 1 : 0), month, day: doy - Math.floor((153 * mp + 2) / 5) + 1 };
 }
 
-const pad = (value: number, width: number): string => String(value).padStart(width, '0');
+const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
+const pad = (value: number, width: number): string => (width === 2 ? (TWO_DIGITS[value] as string) : String(value).padStart(width, '0'));
 
 /**
  * `Date#toISOString` without its `Z`, for the years 0000 to 9999 (undefined outside them). Written

@@ -1,7 +1,7 @@
 import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs, realWorldWebLogs } from '../../testing';
 import { Contract } from './contract';
 import { TransformedWebLogContract } from './transformed-web-log.contract';
-import { WebLogContract } from './web-log.contract';
+import { isPrintable, WebLogContract } from './web-log.contract';
 
 // The quick check stands in for the schema on the hot path, so it is held to the schema here:
 // the same verdict on every case.
@@ -191,5 +191,16 @@ describe('the quick check on records producers write', () => {
     expect(quick(TransformedWebLogContract, { ...log, referer: 'lower' })).toBe(false);
     const { timestamp_utc: _utc, ...withoutUtc } = log;
     expect(quick(TransformedWebLogContract, withoutUtc)).toBe(false);
+  });
+});
+
+describe('isPrintable', () => {
+  it("refuses exactly Unicode's control characters, across every UTF-16 code unit and beyond", () => {
+    const control = /^[^\p{Cc}]*$/u;
+    const texts = Array.from({ length: 0x10000 }, (_, unit) => `a${String.fromCharCode(unit)}b`);
+    texts.push('', '🤖 𝔘𝔫𝔦', '\ud800', '\udc00x', 'tab\there');
+    const wrong = texts.filter((text) => isPrintable(text) !== control.test(text)).map((text) => text.codePointAt(1));
+    expect(wrong).toEqual([]);
+    expect(texts.filter((text) => !isPrintable(text)).length).toBe(65 + 1);
   });
 });
