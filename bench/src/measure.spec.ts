@@ -17,7 +17,19 @@ describe('rates', () => {
 
   it('takes the sustained rate between 10 % and 90 %, start-up to the first record', () => {
     // 10 % (100) at 2 s, 90 % (900) at 4 s: 800 records in 2 s.
-    expect(rates(samples, 1000)).toEqual({ startupSeconds: 2, totalSeconds: 5, sustainedPerSecond: 400 });
+    expect(rates(samples, 1000)).toEqual({ startupSeconds: 2, totalSeconds: 5, sustainedPerSecond: 400, lateVsEarly: 1 });
+  });
+
+  it('compares the rate of the second half of the steady state with the first', () => {
+    // 10 % at 2 s, 50 % at 3 s (400 records in 1 s), 90 % at 5 s (400 records in 2 s): half the rate.
+    const slowing = [
+      { seconds: 1, done: 0 },
+      { seconds: 2, done: 100 },
+      { seconds: 3, done: 500 },
+      { seconds: 5, done: 900 },
+      { seconds: 6, done: 1000 },
+    ];
+    expect(rates(slowing, 1000).lateVsEarly).toBe(0.5);
   });
 
   it('fails when the total was never reached', () => {

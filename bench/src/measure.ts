@@ -13,6 +13,11 @@ export interface Rates {
   readonly totalSeconds: number;
   /** Between 10 % and 90 % of the records: the steady state, without start-up or the last batches. */
   readonly sustainedPerSecond: number;
+  /**
+   * The rate from 50 % to 90 % over the rate from 10 % to 50 %: below 1 when a contender slows
+   * down as the run goes on (a heap that grows, a cost that grows with what it has done).
+   */
+  readonly lateVsEarly: number;
 }
 
 /** When progress first reached `target`, interpolated between the two samples around it. */
@@ -34,7 +39,8 @@ export function rates(samples: readonly Sample[], total: number): Rates {
   const end = crossing(samples, total);
   const from = crossing(samples, total * 0.1);
   const to = crossing(samples, total * 0.9);
-  if (!first || end === undefined || from === undefined || to === undefined) {
+  const middle = crossing(samples, total * 0.5);
+  if (!first || end === undefined || from === undefined || to === undefined || middle === undefined) {
     throw new Error(`progress never reached ${total} records (last sample: ${JSON.stringify(samples.at(-1))})`);
   }
   return {
@@ -42,6 +48,8 @@ export function rates(samples: readonly Sample[], total: number): Rates {
     totalSeconds: round(end, 2),
     // Samples at 10 % and 90 % can share a poll when a peer is very fast: fall back to the whole run.
     sustainedPerSecond: Math.round(to > from ? (total * 0.8) / (to - from) : total / Math.max(end - first.seconds, 0.001)),
+    // Equal rates when the halves share a poll (too fast to tell them apart).
+    lateVsEarly: middle > from && to > middle ? round((middle - from) / (to - middle), 2) : 1,
   };
 }
 
