@@ -71,7 +71,11 @@ describe('npm run bench', () => {
     expect(small?.objects).toBeGreaterThanOrEqual(500);
     expect(large?.objects).toBeGreaterThanOrEqual(3);
     expect(large?.objects).toBeLessThan(small?.objects ?? 0);
-    for (const row of rows) expect(row.raw.objects).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.raw.objects).toBeGreaterThan(0);
+      // The best of the sweep is at least the loop at the archiver's own concurrency.
+      expect(row.best.objectsPerSecond).toBeGreaterThanOrEqual(row.raw.objectsPerSecond);
+    }
   });
 
   it('latency: the whole pipeline with each transformer, every record verified, percentiles in order', async () => {
