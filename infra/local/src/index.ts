@@ -15,7 +15,7 @@ export type { CachedArtifact } from './prepare';
 export { preparePythonPackages } from './python-packages';
 export { kafkaTool } from './kafka-tool';
 export { runTool } from './run-tool';
-export { seededRandom } from './seeded-random';
+export { seededRandom } from '@weblog/kafka-common/testing';
 export { requireJava, requireMaven } from './toolchain';
 export type { KafkaArtifacts, MinioArtifacts, PreparedInfra, PrepareSelection } from './prepare';
 export { cacheRoot, kafkaVersion } from './settings';
@@ -267,7 +267,8 @@ export async function startLocalInfra(opts: LocalInfraOptions = {}): Promise<Loc
   const log = opts.log ?? defaultLog;
   const buckets = opts.buckets ?? [];
   const kafkaNodes = opts.kafkaNodes ?? 1;
-  if (!Number.isInteger(kafkaNodes) || kafkaNodes < 1 || kafkaNodes > 9) throw new Error(`kafkaNodes must be a whole number from 1 to 9, got ${kafkaNodes}`);
+  if (!Number.isInteger(kafkaNodes) || kafkaNodes < 1 || kafkaNodes > 9)
+    throw new Error(`kafkaNodes must be a whole number from 1 to 9, got ${kafkaNodes}`);
   const started = Date.now();
   const brokersFromEnv = (process.env['KAFKA_BROKERS'] ?? '')
     .split(',')

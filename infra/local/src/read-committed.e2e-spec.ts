@@ -1,8 +1,7 @@
 import { Producer } from 'kafkajs';
-import { consumeAll, createTestTopics, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { consumeAll, createTestTopics, seededRandom, testKafka, uniqueName } from '@weblog/kafka-common/testing';
 import { kafkaTool } from './kafka-tool';
 import { prepareKafka } from './prepare';
-import { seededRandom } from './seeded-random';
 
 /**
  * Several transactional producers writing one partition, their transactions overlapping and
@@ -71,7 +70,10 @@ describe('read committed with overlapping aborted transactions from several prod
       '--timeout-ms',
       '15000',
     ]);
-    const viaConsole = printed.split('\n').filter((line) => /^r\d+-p\d+-s\d+$/.test(line.trim())).map((line) => line.trim());
+    const viaConsole = printed
+      .split('\n')
+      .filter((line) => /^r\d+-p\d+-s\d+$/.test(line.trim()))
+      .map((line) => line.trim());
 
     expect(viaConsole.length).toBe(committed.length);
     expect(viaKafkajs).toEqual(viaConsole);

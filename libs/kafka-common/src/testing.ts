@@ -264,6 +264,21 @@ export function hostileWebLogs(): { name: string; value: WebLog }[] {
   ];
 }
 
+/**
+ * A seeded generator (mulberry32): test cases, a benchmark's input and a fault run's "random"
+ * moments come out the same for the same seed, so any of them can be replayed.
+ */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 /** A unique name for a test's topics and groups, so tests never see each other's records. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;

@@ -1,4 +1,4 @@
-import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs, realWorldWebLogs } from '../../testing';
+import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs, realWorldWebLogs, seededRandom } from '../../testing';
 import { Contract } from './contract';
 import { TransformedWebLogContract } from './transformed-web-log.contract';
 import { isPrintable, WebLogContract } from './web-log.contract';
@@ -11,18 +11,6 @@ const quick = (contract: Contract<unknown>, value: unknown): boolean => {
   return contract.quickAccept(value);
 };
 const schemaAccepts = (contract: Contract<unknown>, value: unknown): boolean => contract.schema.safeParse(value).success;
-
-/** A small seeded generator (mulberry32): the same cases on every run, so a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const STRINGS = [
   '',
@@ -127,7 +115,7 @@ function fromEntries(entries: [string, unknown][]): Record<string, unknown> {
 }
 
 function variations(start: Record<string, unknown>, seed: number, count: number, upper: boolean): Record<string, unknown>[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
   const shape = (value: unknown): unknown => (upper && typeof value === 'string' && next() < 0.8 ? value.toUpperCase() : value);
   const cases: Record<string, unknown>[] = [];
