@@ -1,6 +1,6 @@
 // `npm run bench -- <benchmark>`: our services and their peers, side by side on one local broker and
 // S3 server. Prints the table, writes bench/results/<benchmark>.json and the table in BENCHMARKS.md.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -28,12 +28,15 @@ const BENCHMARKS: Record<string, Benchmark> = {
   shipper: { defaultRecords: 1_000_000, run: benchShipper, table: shipperTable },
 };
 
-const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE]
+const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE] [--profile]
   --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
              for latency, seconds at each rate (default 70); for shipper, lines of the log (1,000,000)
   --out      results file (default bench/results/<benchmark>.json, or <benchmark>-<N>.json for a
              --records N other than the default); with the default, the benchmark's table in
-             BENCHMARKS.md is rewritten too (its <benchmark>-<N> section for another size)`;
+             BENCHMARKS.md is rewritten too (its <benchmark>-<N> section for another size)
+  --profile  transformer only: a CPU profile of our single process in each guarantee, summarised
+             in spans of the run (GC, idle, the busiest functions), in <benchmark>-profile.json;
+             BENCHMARKS.md is left as it is (the profiler slows the run)`;
 
 const repositoryRoot = path.resolve(__dirname, '../..');
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -53,7 +56,12 @@ function publish(name: string, text: string, startedAt: string): void {
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { records: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', default: false } },
+    options: {
+      records: { type: 'string' },
+      out: { type: 'string' },
+      profile: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false },
+    },
   });
   const wanted = positionals[0] ?? '';
   if (values.help || !(wanted in BENCHMARKS || wanted === 'all')) {
@@ -64,6 +72,8 @@ async function main(): Promise<number> {
   if (records !== undefined && !(Number.isInteger(records) && records > 0))
     throw new Error(`--records must be a positive whole number, got ${values.records}`);
   if (wanted === 'all' && values.out !== undefined) throw new Error("--out names one benchmark's file: not with all");
+  if (values.profile && wanted !== 'transformer') throw new Error('--profile is for the transformer benchmark');
+  const profileDir = values.profile ? mkdtempSync(path.join(os.tmpdir(), 'weblog-bench-profile-')) : undefined;
 
   const peers = await preparePeers();
   const infra = await startLocalInfra({ buckets: ['weblog-archive'], log: (line) => say(`  ${line}`) });
@@ -71,7 +81,8 @@ async function main(): Promise<number> {
   const kafka = testKafka('bench');
   const admin = kafka.admin();
   await admin.connect();
-  const ctx: BenchContext = { brokers: infra.kafkaBrokers.join(','), kafka, admin, peers, say };
+  const ctx: BenchContext = { brokers: infra.kafkaBrokers.join(','), kafka, admin, peers, say, ...(profileDir ? { profileDir } : {}) };
+  if (profileDir) say(`CPU profiles in ${profileDir}`);
   try {
     for (const name of wanted === 'all' ? Object.keys(BENCHMARKS) : [wanted]) {
       const benchmark = BENCHMARKS[name];
@@ -82,11 +93,14 @@ async function main(): Promise<number> {
       const text = benchmark.table(result as never);
       // A run of another size than the default has its own results file and section (transformer-300000).
       const section = records === undefined || records === benchmark.defaultRecords ? name : `${name}-${records}`;
-      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', `${section}.json`));
+      // A profiled run is slowed by the profiler: its figures go to a file of their own, not to the tables.
+      const file = profileDir ? `${section}-profile.json` : `${section}.json`;
+      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', file));
       mkdirSync(path.dirname(out), { recursive: true });
       writeFileSync(out, `${JSON.stringify({ benchmark: name, startedAt, machine: machine(), result }, null, 2)}\n`);
       say(`\n${text}\n\nresults in ${path.relative(process.cwd(), out)}`);
-      if (values.out === undefined && existsSync(path.join(repositoryRoot, 'BENCHMARKS.md'))) publish(section, text, startedAt);
+      if (values.out === undefined && !profileDir && existsSync(path.join(repositoryRoot, 'BENCHMARKS.md')))
+        publish(section, text, startedAt);
     }
   } finally {
     await admin.disconnect();

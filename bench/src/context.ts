@@ -11,6 +11,8 @@ export interface BenchContext {
   readonly admin: Admin;
   readonly peers: PeerArtifacts;
   readonly say: (line: string) => void;
+  /** Set by `--profile`: where our single-process contenders write CPU profiles. */
+  readonly profileDir?: string;
 }
 
 /** Memory and CPU of a process under test, as last read while it ran. */

@@ -47,12 +47,7 @@ async function stableGroup(ctx: BenchContext, groupId: string): Promise<void> {
   );
 }
 
-async function pipelineRun(
-  ctx: BenchContext,
-  transformer: Contender,
-  rate: number,
-  seconds: number,
-): Promise<LatencyRow> {
+async function pipelineRun(ctx: BenchContext, transformer: Contender, rate: number, seconds: number): Promise<LatencyRow> {
   const topics = await freshTopics(ctx, 'bench-latency', ['input', 'output', 'reprocessed', 'dead-letter']);
   const env = {
     KAFKA_TOPIC_INPUT: topics.input,

@@ -1,8 +1,13 @@
 // Transformer benchmark: one input topic pre-filled with real web logs, then each contender reads
 // all of it into an output topic of its own, one after another, on the same broker.
+import path from 'node:path';
 import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
 import { Rates, ratio, table } from './measure';
 import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer, together } from './peers';
+import { newestProfile, ProfileWindow, profileLines, summarizeProfile } from './profile';
+
+/** Spans of a profiled run the summary compares: start-up and warm-up, then the steady state in three. */
+const PROFILE_WINDOWS = 4;
 
 export interface TransformerRow extends Rates, Footprint {
   readonly contender: string;
@@ -10,6 +15,8 @@ export interface TransformerRow extends Rates, Footprint {
   readonly records: number;
   /** Records per second of CPU time the process used: what one core carries. */
   readonly recordsPerCpuSecond: number;
+  /** With `--profile`, for our single process: its CPU profile in spans of the run. */
+  readonly profile?: readonly ProfileWindow[];
 }
 
 export interface TransformerResult {
@@ -21,6 +28,8 @@ export interface TransformerResult {
 interface Contender {
   readonly name: string;
   readonly guarantee: Guarantee | 'auto-commit';
+  /** Where its CPU profile is written, when it is profiled. */
+  readonly profileDir?: string;
   start(topics: { input: string; output: string; deadLetter: string }, group: string): Promise<Measured>;
 }
 
@@ -28,19 +37,24 @@ interface Contender {
 export const PARALLELISM = 2;
 
 export function contenders(ctx: BenchContext, extraEnv: Record<string, string> = {}): Contender[] {
-  const ours = (guarantee: Guarantee, instances = 1): Contender => ({
-    name: instances === 1 ? 'weblog transformer' : `weblog transformer, ${instances} processes`,
-    guarantee,
-    start: async (topics, groupId) =>
-      together(
-        await Promise.all(Array.from({ length: instances }, () => startTransformer({ ...topics, groupId, guarantee, extra: extraEnv }))),
-      ),
-  });
+  const ours = (guarantee: Guarantee, instances = 1): Contender => {
+    const profileDir = instances === 1 && ctx.profileDir !== undefined ? path.join(ctx.profileDir, guarantee) : undefined;
+    const extra = profileDir === undefined ? extraEnv : { ...extraEnv, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
+    return {
+      name: instances === 1 ? 'weblog transformer' : `weblog transformer, ${instances} processes`,
+      guarantee,
+      ...(profileDir === undefined ? {} : { profileDir }),
+      start: async (topics, groupId) =>
+        together(await Promise.all(Array.from({ length: instances }, () => startTransformer({ ...topics, groupId, guarantee, extra })))),
+    };
+  };
   const streams = (guarantee: Guarantee, threads?: number): Contender => ({
     name: threads === undefined ? 'Kafka Streams' : `Kafka Streams, ${threads} stream threads`,
     guarantee,
     start: (topics, applicationId) =>
-      Promise.resolve(startStreams(ctx.peers, { brokers: ctx.brokers, ...topics, applicationId, guarantee, ...(threads ? { threads } : {}) })),
+      Promise.resolve(
+        startStreams(ctx.peers, { brokers: ctx.brokers, ...topics, applicationId, guarantee, ...(threads ? { threads } : {}) }),
+      ),
   });
   return [
     ours('at-least-once'),
@@ -94,6 +108,14 @@ export async function benchTransformer(ctx: BenchContext, records: number, only?
       );
     } finally {
       await running.stop();
+    }
+    // Written as the process exits.
+    const profile = contender.profileDir === undefined ? undefined : newestProfile(contender.profileDir);
+    if (profile !== undefined) {
+      const windows = summarizeProfile(profile, PROFILE_WINDOWS);
+      const row = rows[rows.length - 1];
+      if (row !== undefined) rows[rows.length - 1] = { ...row, profile: windows };
+      for (const line of profileLines(windows)) ctx.say(line);
     }
     await checkUpperCased(ctx, output);
   }
