@@ -73,13 +73,15 @@ const quickText =
   (value) =>
     typeof value === 'string' && value.length >= min && value.length <= max && isPrintable(value);
 
+const quickUrlText = quickText(1, WEB_LOG_LIMITS.urlMaxLength);
+
 /** The same rules as `fields`, with the same patterns, bounds and zod's own IPv6 test, for the quick path. */
 const quickFields: { readonly [F in keyof typeof fields]: QuickCheck } = {
   ip: (value) => typeof value === 'string' && (z.regexes.ipv4.test(value) || z.core.isValidIPv6(value)),
   timestamp: (value) => typeof value === 'string' && isWebLogTimestamp(value),
   method: (value) =>
     typeof value === 'string' && value.length >= 1 && value.length <= WEB_LOG_LIMITS.methodMaxLength && methodToken.test(value),
-  url: (value) => quickText(1, WEB_LOG_LIMITS.urlMaxLength)(value) && requestTarget.test(value as string),
+  url: (value) => quickUrlText(value) && requestTarget.test(value as string),
   status_code: (value) =>
     Number.isInteger(value) && (value as number) >= WEB_LOG_LIMITS.statusCodeMin && (value as number) <= WEB_LOG_LIMITS.statusCodeMax,
   user_agent: quickText(0, WEB_LOG_LIMITS.userAgentMaxLength),
