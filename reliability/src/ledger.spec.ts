@@ -1,5 +1,5 @@
 import { KafkaMessage } from 'kafkajs';
-import { DeadLetterHeaders, deriveEventId } from '@weblog/kafka-common';
+import { DeadLetterHeaders, deriveEventId, PipelineHeaders } from '@weblog/kafka-common';
 import { aWebLog, GeneratedWebLog } from '@weblog/kafka-common/testing';
 import { BAD_KIND_HEADER, LedgerTally } from './ledger';
 
@@ -43,6 +43,7 @@ describe('LedgerTally', () => {
     expect(t.ledger()).toEqual({
       generated: 3,
       resentByProducers: 0,
+      neverWritten: 0,
       missing: 0,
       duplicatedOutput: 0,
       altered: 0,
@@ -66,6 +67,23 @@ describe('LedgerTally', () => {
     t.output(message(json({ ...upper(logs[1]), status_code: 503 })));
     t.output(message(json(upper(aWebLog()))));
     expect(t.ledger()).toMatchObject({ missing: 1, duplicatedOutput: 1, altered: 1, unexpectedOutput: 1 });
+  });
+
+  it('counts the sequences of a run that never reached the input topic, per run', () => {
+    const t = new LedgerTally(INPUT, { kinds, sent: [0, 0] });
+    // Run a wrote 1-3 and 6 (4 and 5 were in a send cut short), run b wrote 1-2; a resent 3 adds no gap.
+    for (const [run, sequence] of [
+      ['a', 1],
+      ['a', 2],
+      ['a', 3],
+      ['a', 3],
+      ['a', 6],
+      ['b', 1],
+      ['b', 2],
+    ] as const) {
+      t.input(message(json(aWebLog()), { [PipelineHeaders.runId]: run, [PipelineHeaders.sequence]: String(sequence) }));
+    }
+    expect(t.ledger()).toMatchObject({ generated: 7, neverWritten: 2 });
   });
 
   it('does not blame the pipeline for a record its producer wrote twice', () => {

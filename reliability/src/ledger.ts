@@ -27,6 +27,13 @@ export interface Ledger {
   readonly generated: number;
   /** Valid input records written more than once by a producer that retried an unacknowledged send. */
   readonly resentByProducers: number;
+  /**
+   * Sequence numbers a generator run gave records that never reached the input topic (1 to the
+   * run's highest written): a generator killed while a send was under way, its records written to
+   * some partitions and not to others. Nobody acknowledged them, so they are no loss; but the
+   * verifier, which sees only the output, counts them as gaps in the run.
+   */
+  readonly neverWritten: number;
   /** Valid input records with no copy in the output topic. */
   readonly missing: number;
   /** Copies in the output topic beyond the number in the input topic. */
@@ -95,6 +102,8 @@ export class LedgerTally {
   private archiveProblems = 0;
   private readonly filed: { right: number; wrong: string[] }[];
   private resent = 0;
+  /** The sequences of each generator run in the input topic. */
+  private readonly runSequences = new Map<string, Set<number>>();
   private altered = 0;
   private unexpected = 0;
   private deadLettered = 0;
@@ -122,6 +131,13 @@ export class LedgerTally {
       entry.count++;
       this.resent++;
     } else this.inputs.set(id, { count: 1, expected: upperCased(decoded.value, id) });
+    const run = headerText(message.headers, PipelineHeaders.runId);
+    const sequence = Number(headerText(message.headers, PipelineHeaders.sequence));
+    if (run !== undefined && Number.isSafeInteger(sequence) && sequence > 0) {
+      let sequences = this.runSequences.get(run);
+      if (!sequences) this.runSequences.set(run, (sequences = new Set()));
+      sequences.add(sequence);
+    }
   }
 
   output(message: KafkaMessage, partition = 0): void {
@@ -225,9 +241,12 @@ export class LedgerTally {
         `${kind.name}: sent ${sent}, dead-lettered with reason ${kind.reason} ${right}${wrong.length ? `, with other reasons: ${wrong.join(', ')}` : ''}`,
       ];
     });
+    let neverWritten = 0;
+    for (const sequences of this.runSequences.values()) neverWritten += Math.max(...sequences) - sequences.size;
     return {
       generated: this.inputs.size,
       resentByProducers: this.resent,
+      neverWritten,
       missing,
       duplicatedOutput: duplicated,
       altered: this.altered,
