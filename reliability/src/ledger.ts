@@ -103,7 +103,7 @@ export class LedgerTally {
   private readonly filed: { right: number; wrong: string[] }[];
   private resent = 0;
   /** The sequences of each generator run in the input topic. */
-  private readonly runSequences = new Map<string, Set<number>>();
+  private readonly runSequences = new Map<string, { highest: number; seen: Set<number> }>();
   private altered = 0;
   private unexpected = 0;
   private deadLettered = 0;
@@ -135,8 +135,9 @@ export class LedgerTally {
     const sequence = Number(headerText(message.headers, PipelineHeaders.sequence));
     if (run !== undefined && Number.isSafeInteger(sequence) && sequence > 0) {
       let sequences = this.runSequences.get(run);
-      if (!sequences) this.runSequences.set(run, (sequences = new Set()));
-      sequences.add(sequence);
+      if (!sequences) this.runSequences.set(run, (sequences = { highest: 0, seen: new Set() }));
+      sequences.seen.add(sequence);
+      sequences.highest = Math.max(sequences.highest, sequence);
     }
   }
 
@@ -242,7 +243,8 @@ export class LedgerTally {
       ];
     });
     let neverWritten = 0;
-    for (const sequences of this.runSequences.values()) neverWritten += Math.max(...sequences) - sequences.size;
+    // The highest is kept as records come: spreading a long run's set into Math.max overflows the stack.
+    for (const { highest, seen } of this.runSequences.values()) neverWritten += highest - seen.size;
     return {
       generated: this.inputs.size,
       resentByProducers: this.resent,
