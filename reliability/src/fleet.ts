@@ -1,7 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { Admin } from 'kafkajs';
-import { parseVerificationReport, VerificationReport } from '@weblog/kafka-common';
+import { HighWatermarkAdmin, parseVerificationReport, VerificationReport } from '@weblog/kafka-common';
 import { eventually, isolatedTopics, metricValue } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 
@@ -212,7 +211,7 @@ export class Fleet {
    * Time from `since` until the pipeline is whole again: records sent after this call reach the
    * verifier, and the archiver has committed (so uploaded) everything in the output topic now.
    */
-  async recovered(admin: Admin, since: number, timeoutMs = 180000): Promise<number> {
+  async recovered(admin: HighWatermarkAdmin, since: number, timeoutMs = 180000): Promise<number> {
     const run = this.currentRun;
     const seq = await eventually(() => this.acknowledged(), timeoutMs);
     // Just after a broker restart the partitions may still be electing leaders: ask until it answers.

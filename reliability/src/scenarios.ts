@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { Admin, AssignerProtocol, ConfigResourceTypes, ConfigSource, Kafka, Producer } from 'kafkajs';
-import { AuditReport, parseAuditReport } from '@weblog/kafka-common';
+import { AuditReport, HighWatermarkAdmin, parseAuditReport } from '@weblog/kafka-common';
 import {
   badWebLogRecords,
   caughtUp,
@@ -126,7 +126,7 @@ export interface ScenarioResult {
 export interface ScenarioContext {
   readonly fleet: Fleet;
   readonly infra: LocalInfra;
-  readonly admin: Admin;
+  readonly admin: HighWatermarkAdmin;
   readonly producer: Producer;
   readonly profile: Profile;
   readonly random: () => number;
@@ -413,7 +413,7 @@ const s3Hang: Scenario = {
 };
 
 /** Waits until a group has committed the end of every partition; says where it stands if it does not. */
-async function drained(admin: Admin, groupId: string, topic: string, timeoutMs = 180000): Promise<void> {
+async function drained(admin: HighWatermarkAdmin, groupId: string, topic: string, timeoutMs = 180000): Promise<void> {
   try {
     await eventually(() => caughtUp(admin, groupId, topic), timeoutMs);
   } catch (error) {
@@ -519,7 +519,7 @@ function corpus(): { kinds: BadKind[]; values: (Buffer | null)[] } {
 /** Runs one scenario on its own fleet and judges the outcome. */
 export async function runScenario(
   scenario: Scenario,
-  deps: { infra: LocalInfra; kafka: Kafka; admin: Admin; producer: Producer; logDir: string },
+  deps: { infra: LocalInfra; kafka: Kafka; admin: HighWatermarkAdmin; producer: Producer; logDir: string },
   profile: Profile,
   seed: number,
   log: (line: string) => void = () => undefined,

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Admin, Kafka, logLevel, Producer } from 'kafkajs';
-import { createSafeProducer } from '@weblog/kafka-common';
+import { Kafka, logLevel, Producer } from 'kafkajs';
+import { createSafeProducer, highWatermarkAdmin, HighWatermarkAdmin } from '@weblog/kafka-common';
 import { LocalInfra, startLocalInfra } from '@weblog/local-infra';
 import { Profile, runScenario, Scenario, ScenarioResult } from './scenarios';
 
@@ -39,12 +39,12 @@ export interface SuiteRun {
 /** Clients of the suite itself (ledger reads, probes, the bad-input producer). */
 export class SuiteClients {
   readonly kafka: Kafka;
-  readonly admin: Admin;
+  readonly admin: HighWatermarkAdmin;
   readonly producer: Producer;
 
   constructor(readonly infra: LocalInfra) {
     this.kafka = new Kafka({ clientId: 'reliability', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
-    this.admin = this.kafka.admin();
+    this.admin = highWatermarkAdmin(this.kafka);
     this.producer = createSafeProducer(this.kafka);
   }
 

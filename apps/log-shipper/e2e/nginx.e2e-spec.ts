@@ -4,9 +4,19 @@ import { Agent, request } from 'node:http';
 import { connect } from 'node:net';
 import { networkInterfaces, tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
-import { Admin, Kafka } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { parseAuditReport, parseEnv, parseVerificationReport, s3EnvShape, serviceEnv } from '@weblog/kafka-common';
-import { caughtUp, consumeAll, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import {
+  caughtUp,
+  consumeAll,
+  eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
+  isolatedTopics,
+  metricValue,
+  testKafka,
+  uniqueName,
+} from '@weblog/kafka-common/testing';
 import { DebianTools, freePort, prepareDebianTools, ServiceProcess, SupervisedProcess as WatchedProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client, listArchive, readArchiveObject } from '@weblog/s3-archive';
 
@@ -242,7 +252,7 @@ const hasIpv6Loopback = (): boolean =>
  */
 describe('nginx access logs through the whole pipeline', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let tools: DebianTools;
   let dir: string;
   let nginx: Nginx | undefined;
@@ -251,7 +261,7 @@ describe('nginx access logs through the whole pipeline', () => {
   beforeAll(async () => {
     tools = await prepareDebianTools((line) => process.stderr.write(`${line}\n`));
     kafka = testKafka('nginx-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     await admin.connect();
     dir = mkdtempSync(path.join(tmpdir(), 'weblog-nginx-'));
   }, 300000);

@@ -4,13 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import { decode, TransformedWebLogContract } from '@weblog/kafka-common';
 import {
   aTransformedWebLog,
   caughtUp,
   consumeAll,
   eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
   isolatedTopics,
   metricValue,
   produceJson,
@@ -37,7 +39,7 @@ const hourOf = (utc: string) => `dt=${utc.slice(0, 10)}/hour=${utc.slice(11, 13)
 
 describe('the archive as the data lake reads it', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   let pythonPath: string;
   const store = testStore();
@@ -48,7 +50,7 @@ describe('the archive as the data lake reads it', () => {
       process.stderr.write(`${line}\n`),
     );
     kafka = testKafka('archive-layouts-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     await Promise.all([admin.connect(), producer.connect()]);
   }, 300000);

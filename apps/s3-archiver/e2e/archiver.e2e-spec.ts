@@ -1,8 +1,10 @@
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import {
   aTransformedWebLog,
   caughtUp,
   eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
   isolatedTopics,
   metricValue,
   produceJson,
@@ -14,14 +16,14 @@ import { differences, groupCommitted, readArchive, testStore } from './archive-h
 
 describe('s3-archiver against real Kafka and S3', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   const store = testStore();
   const services: ServiceProcess[] = [];
 
   beforeAll(async () => {
     kafka = testKafka('archiver-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     await Promise.all([admin.connect(), producer.connect()]);
   });

@@ -1,5 +1,15 @@
-import { Admin, Kafka, Producer } from 'kafkajs';
-import { aTransformedWebLog, caughtUp, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import { Kafka, Producer } from 'kafkajs';
+import {
+  aTransformedWebLog,
+  caughtUp,
+  eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
+  isolatedTopics,
+  metricValue,
+  testKafka,
+  uniqueName,
+} from '@weblog/kafka-common/testing';
 import { LocalInfra, ServiceProcess } from '@weblog/local-infra';
 import { differences, privateS3, privateStore, readArchive } from './archive-helpers';
 
@@ -11,7 +21,7 @@ import { differences, privateS3, privateStore, readArchive } from './archive-hel
  */
 describe('s3-archiver draining on SIGTERM', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   let aborting: Producer;
   let s3: LocalInfra;
@@ -20,7 +30,7 @@ describe('s3-archiver draining on SIGTERM', () => {
 
   beforeAll(async () => {
     kafka = testKafka('archiver-drain');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     aborting = kafka.producer({ transactionalId: uniqueName('archiver-drain-tx'), idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([admin.connect(), producer.connect(), aborting.connect()]);

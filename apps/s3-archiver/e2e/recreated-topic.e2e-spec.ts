@@ -1,9 +1,11 @@
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import {
   aTransformedWebLog,
   caughtUp,
   createTestTopics,
   eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
   isolatedTopics,
   metricValue,
   produceJson,
@@ -15,7 +17,7 @@ import { differences, readArchive, testStore } from './archive-helpers';
 
 describe('s3-archiver and a topic deleted and created again', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   let archiver: ServiceProcess | undefined;
   const store = testStore();
@@ -26,7 +28,7 @@ describe('s3-archiver and a topic deleted and created again', () => {
 
   beforeAll(async () => {
     kafka = testKafka('recreated-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     await Promise.all([admin.connect(), producer.connect()]);
   });

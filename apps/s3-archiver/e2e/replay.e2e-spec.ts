@@ -1,13 +1,23 @@
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import { decode, TransformedWebLogContract } from '@weblog/kafka-common';
-import { aTransformedWebLog, caughtUp, consumeAll, eventually, isolatedTopics, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import {
+  aTransformedWebLog,
+  caughtUp,
+  consumeAll,
+  eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
+  isolatedTopics,
+  testKafka,
+  uniqueName,
+} from '@weblog/kafka-common/testing';
 import { runCommand, serviceEnvironment, ServiceProcess } from '@weblog/local-infra';
 import { readArchive, testStore } from './archive-helpers';
 
 describe('replay of the S3 archive into reprocessed-data', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   const store = testStore();
   const topics = isolatedTopics('replay');
@@ -17,7 +27,7 @@ describe('replay of the S3 archive into reprocessed-data', () => {
 
   beforeAll(async () => {
     kafka = testKafka('replay-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     await Promise.all([admin.connect(), producer.connect()]);
     // Archive 600 records across three partitions, then stop the archiver.

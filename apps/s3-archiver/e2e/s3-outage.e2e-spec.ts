@@ -1,8 +1,10 @@
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import {
   aTransformedWebLog,
   caughtUp,
   eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
   isolatedTopics,
   metricValue,
   produceJson,
@@ -14,14 +16,14 @@ import { differences, groupCommitted, privateS3, privateStore, readArchive } fro
 
 describe('s3-archiver while the S3 server is down', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   let s3: LocalInfra;
   let archiver: ServiceProcess | undefined;
 
   beforeAll(async () => {
     kafka = testKafka('archiver-outage');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     await Promise.all([admin.connect(), producer.connect()]);
     s3 = await privateS3();

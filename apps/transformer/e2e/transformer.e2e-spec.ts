@@ -1,4 +1,4 @@
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import {
   DeadLetterHeaders,
   decode,
@@ -16,6 +16,8 @@ import {
   consumeRecords,
   consumeUntil,
   eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
   isolatedTopics,
   metricValue,
   produceJson,
@@ -30,13 +32,13 @@ const TRANSFORMED = 'weblog_transformer_records_transformed_total';
 
 describe('transformer against real Kafka', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   const services: ServiceProcess[] = [];
 
   beforeAll(async () => {
     kafka = testKafka('transformer-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     await Promise.all([admin.connect(), producer.connect()]);
   });

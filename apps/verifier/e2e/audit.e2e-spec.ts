@@ -1,12 +1,14 @@
 import { gzipSync } from 'node:zlib';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
-import { Admin, Kafka, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import { AuditReport, decode, parseAuditReport, parseEnv, s3EnvShape, serviceEnv, TransformedWebLogContract } from '@weblog/kafka-common';
 import {
   aTransformedWebLog,
   caughtUp,
   consumeRecords,
   eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
   isolatedTopics,
   produceJson,
   testKafka,
@@ -37,14 +39,14 @@ const byName = (a: Named, b: Named) => a.partition - b.partition || Number(BigIn
  */
 describe('verifier S3 audit by content', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let producer: Producer;
   let store: ArchiveStore;
   const services: ServiceProcess[] = [];
 
   beforeAll(async () => {
     kafka = testKafka('verifier-audit-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     producer = kafka.producer({ idempotent: true });
     await Promise.all([admin.connect(), producer.connect()]);
     store = new ArchiveStore(createS3Client(parseEnv(serviceEnv({ ...s3EnvShape }), { ...process.env, S3_BUCKET: BUCKET })), BUCKET);

@@ -1,6 +1,15 @@
-import { Admin, Kafka } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { parseAuditReport, parseVerificationReport } from '@weblog/kafka-common';
-import { caughtUp, eventually, isolatedTopics, metricValue, testKafka, uniqueName } from '@weblog/kafka-common/testing';
+import {
+  caughtUp,
+  eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
+  isolatedTopics,
+  metricValue,
+  testKafka,
+  uniqueName,
+} from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 
 const RECORDS = 20000;
@@ -12,12 +21,12 @@ const RECORDS = 20000;
  */
 describe('the whole pipeline', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   const services: ServiceProcess[] = [];
 
   beforeAll(async () => {
     kafka = testKafka('fleet-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     await admin.connect();
   });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { Admin, Kafka } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import {
   decode,
   deriveEventId,
@@ -17,6 +17,8 @@ import {
   consumeAll,
   consumeRecords,
   eventually,
+  HighWatermarkAdmin,
+  highWatermarkAdmin,
   isolatedTopics,
   metricValue,
   testKafka,
@@ -39,7 +41,7 @@ const ZONE = 'Asia/Tokyo';
  */
 describe('a producer as the original notes write it', () => {
   let kafka: Kafka;
-  let admin: Admin;
+  let admin: HighWatermarkAdmin;
   let pythonPath: string;
   const services: ServiceProcess[] = [];
 
@@ -48,7 +50,7 @@ describe('a producer as the original notes write it', () => {
       process.stderr.write(`${line}\n`),
     );
     kafka = testKafka('python-producer-e2e');
-    admin = kafka.admin();
+    admin = highWatermarkAdmin(kafka);
     await admin.connect();
   }, 300000);
 

@@ -5,7 +5,9 @@ import { DecodeFailure, DecodeFailureReason } from './lib/codec/codec';
 import { TransformedWebLog } from './lib/contracts/transformed-web-log.contract';
 import { WebLog } from './lib/contracts/web-log.contract';
 import { brokerList } from './lib/config/env';
-import { readTopicToEnd } from './lib/kafka/topic-reader';
+import { HighWatermarkAdmin, readTopicToEnd } from './lib/kafka/topic-reader';
+
+export { highWatermarkAdmin, type HighWatermarkAdmin } from './lib/kafka/topic-reader';
 
 /** A web log as our generator writes it: with an event id. */
 export type GeneratedWebLog = WebLog & { event_id: string };
@@ -390,8 +392,12 @@ export async function consumeRecords(kafka: Kafka, topic: string, count: number,
   return consumeUntil(kafka, topic, (_record, all) => all.length >= count, options);
 }
 
-/** True once a group has committed the end of every partition (an empty partition needs no commit). */
-export async function caughtUp(admin: Admin, groupId: string, topic: string): Promise<true | undefined> {
+/**
+ * True once a group has committed the end of every partition (an empty partition needs no commit).
+ * The end is the high watermark: a last stable offset held back by a commit's markers still in
+ * flight would let a read-committed group look caught up before it read that transaction.
+ */
+export async function caughtUp(admin: HighWatermarkAdmin, groupId: string, topic: string): Promise<true | undefined> {
   const ends = await admin.fetchTopicOffsets(topic);
   const committed = await committedOffsets(admin, groupId, topic);
   return ends.every((p) => Math.max(committed.get(p.partition) ?? -1, 0) === Number(p.high)) ? true : undefined;

@@ -1,5 +1,19 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, KafkaMessage } from 'kafkajs';
+import { Admin, Kafka, KafkaMessage } from 'kafkajs';
+
+const HIGH_WATERMARKS = Symbol('high watermarks');
+
+/**
+ * An admin whose `fetchTopicOffsets` reports each partition's high watermark (the end of all that
+ * was written, transactions still undecided included) instead of its last stable offset. The last
+ * stable offset can lag a commit the caller has already seen answered, so a test or a drain that
+ * waits for "the end" takes it from one of these.
+ */
+export type HighWatermarkAdmin = Admin & { readonly [HIGH_WATERMARKS]: true };
+
+export function highWatermarkAdmin(kafka: Kafka): HighWatermarkAdmin {
+  return Object.assign(kafka.admin({ readUncommitted: true }), { [HIGH_WATERMARKS]: true as const });
+}
 
 export interface TopicReadOptions {
   readonly readUncommitted?: boolean;
@@ -10,6 +24,12 @@ export interface TopicReadOptions {
  * Reads every record of a topic up to the end offsets it has when the call starts (read committed
  * by default), in a throwaway group. Transaction markers take offsets too, so "the end" is judged
  * by kafkajs' batch positions, which include batches that held only markers.
+ *
+ * The end is each partition's high watermark, not its last stable offset: a transaction committed
+ * just before the call may not have its markers written yet (the broker writes them after it has
+ * answered the commit), and an older transaction still open holds the stable offset back. A read
+ * committed read therefore waits until every transaction below the end is decided, which a
+ * producer that died in one bounds by its transaction timeout.
  */
 export async function readTopicToEnd(
   kafka: Kafka,
@@ -17,7 +37,7 @@ export async function readTopicToEnd(
   onRecord: (partition: number, message: KafkaMessage) => void,
   options: TopicReadOptions = {},
 ): Promise<void> {
-  const admin = kafka.admin();
+  const admin = highWatermarkAdmin(kafka);
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   const endByPartition = new Map(ends.map((p) => [p.partition, Number(p.high)]));
