@@ -100,6 +100,11 @@ describe('npm run bench', () => {
         expect(phase.p99).toBeGreaterThanOrEqual(phase.p50);
         expect(phase.max).toBeGreaterThanOrEqual(phase.p99);
       }
+      // Every output record has a timestamp: each steady record is split there, each part within the whole.
+      for (const part of [row.steadyBeforeStamp, row.steadyAfterStamp]) {
+        expect(part.count).toBe(row.steady.count);
+        expect(part.max).toBeLessThanOrEqual(row.steady.max);
+      }
       expect(Object.keys(row.peakRssMiB).sort()).toEqual(['s3-archiver', 'transformer', 'verifier', 'weblog-generator']);
     }
   });

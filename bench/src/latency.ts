@@ -33,6 +33,9 @@ export interface LatencyRow {
   readonly warmupMs: number;
   readonly startup: LatencySummary;
   readonly steady: LatencySummary;
+  /** The steady latency split at the output record's timestamp (ours: the transformer's send; Kafka Streams': the generator's). */
+  readonly steadyBeforeStamp: LatencySummary;
+  readonly steadyAfterStamp: LatencySummary;
   readonly peakRssMiB: Record<string, number>;
 }
 
@@ -132,6 +135,8 @@ async function pipelineRun(ctx: BenchContext, transformer: Contender, rate: numb
       warmupMs: report.latencyWarmupMs,
       startup: report.startupLatencyMs,
       steady: report.steadyLatencyMs,
+      steadyBeforeStamp: report.steadyBeforeRecordTimestampMs,
+      steadyAfterStamp: report.steadyAfterRecordTimestampMs,
       peakRssMiB: Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, footprint(p).peakRssMiB])),
     };
   } finally {
@@ -165,6 +170,7 @@ export function latencyTable(rows: LatencyRow[]): string {
       'steady p50 ms',
       'steady p99 ms',
       'steady max ms',
+      'steady p99 before / after the output timestamp ms',
       `steady p99 vs ${PEER}`,
       'steady p99 goal ms',
       'start-up records',
@@ -180,6 +186,7 @@ export function latencyTable(rows: LatencyRow[]): string {
       round(r.steady.p50, 1),
       round(r.steady.p99, 1),
       round(r.steady.max, 1),
+      `${round(r.steadyBeforeStamp.p99, 1)} / ${round(r.steadyAfterStamp.p99, 1)}`,
       ratio(r.steady.p99, peer(r)?.steady.p99 ?? 0),
       r.transformer === 'weblog transformer' ? (STEADY_P99_GOAL_MS[r.rate] ?? '') : '',
       r.startup.count,

@@ -73,6 +73,22 @@ describe('RunTracker', () => {
     expect(run?.latencyMs.count).toBe(30);
   });
 
+  it('splits the steady latency at the record timestamp, and leaves start-up and unstamped records out of the split', () => {
+    const tracker = new RunTracker(1000);
+    // Start-up: stamped, but not split.
+    tracker.observe('r', 1, 'k', { producedAt: 0, latencyMs: 900, recordTimestamp: 800 });
+    // Steady: 3 ms until the record timestamp, then 7 ms; 40 ms then 2 ms; one without a stamp.
+    tracker.observe('r', 2, 'k', { producedAt: 2000, latencyMs: 10, recordTimestamp: 2003 });
+    tracker.observe('r', 3, 'k', { producedAt: 3000, latencyMs: 42, recordTimestamp: 3040 });
+    tracker.observe('r', 4, 'k', { producedAt: 4000, latencyMs: 5 });
+    // A timestamp before the produce stamp counts as 0 before it, never below.
+    tracker.observe('r', 5, 'k', { producedAt: 5000, latencyMs: 6, recordTimestamp: 4999 });
+    const [run] = tracker.reports();
+    expect(run?.steadyLatencyMs).toMatchObject({ count: 4, max: 42 });
+    expect(run?.steadyBeforeRecordTimestampMs).toMatchObject({ count: 3, max: 40 });
+    expect(run?.steadyAfterRecordTimestampMs).toMatchObject({ count: 3, max: 7 });
+  });
+
   it('measures the warm-up from the earliest produce stamp, whichever partition brought it', () => {
     const tracker = new RunTracker(1000);
     tracker.observe('r', 2, 'a', { producedAt: 5000, latencyMs: 1 });

@@ -12,6 +12,12 @@ export const DEFAULT_LATENCY_WARMUP_MS = 20_000;
 export interface RecordTiming {
   readonly producedAt: number;
   readonly latencyMs: number;
+  /**
+   * The record's timestamp in the topic the verifier reads, when the latency is to be split there:
+   * set by whoever wrote the record to that topic (our transformer: its send; Kafka Streams: the
+   * input record's, the generator's send).
+   */
+  readonly recordTimestamp?: number;
 }
 
 function summary(histogram: LatencyHistogram): LatencySummary {
@@ -29,6 +35,9 @@ class Run {
   readonly latency = new LatencyHistogram();
   readonly startupLatency = new LatencyHistogram();
   readonly steadyLatency = new LatencyHistogram();
+  /** The steady records' latency split at their record timestamp: the part before it, and after. */
+  readonly steadyBeforeStamp = new LatencyHistogram();
+  readonly steadyAfterStamp = new LatencyHistogram();
   /** The earliest produce stamp seen: the run's start, on the generator's clock. */
   private firstProducedAt = Infinity;
   readonly lastByKey = new Map<string, number>();
@@ -50,8 +59,14 @@ class Run {
       // Partitions arrive in any order, so the start is the earliest stamp seen yet; only records
       // of the first moments can be judged against a start that later moves earlier.
       this.firstProducedAt = Math.min(this.firstProducedAt, timing.producedAt);
-      const phase = timing.producedAt - this.firstProducedAt < this.warmupMs ? this.startupLatency : this.steadyLatency;
-      phase.record(timing.latencyMs);
+      const steady = timing.producedAt - this.firstProducedAt >= this.warmupMs;
+      (steady ? this.steadyLatency : this.startupLatency).record(timing.latencyMs);
+      if (steady && timing.recordTimestamp !== undefined && timing.recordTimestamp >= 0) {
+        // One clock, but milliseconds apart stamps can still cross by a rounding: never below 0.
+        const before = Math.min(Math.max(timing.recordTimestamp - timing.producedAt, 0), timing.latencyMs);
+        this.steadyBeforeStamp.record(before);
+        this.steadyAfterStamp.record(timing.latencyMs - before);
+      }
     }
     if (!this.sequences.add(seq)) {
       this.duplicates++;
@@ -86,6 +101,8 @@ class Run {
       latencyWarmupMs: this.warmupMs,
       startupLatencyMs: summary(this.startupLatency),
       steadyLatencyMs: summary(this.steadyLatency),
+      steadyBeforeRecordTimestampMs: summary(this.steadyBeforeStamp),
+      steadyAfterRecordTimestampMs: summary(this.steadyAfterStamp),
     };
   }
 }

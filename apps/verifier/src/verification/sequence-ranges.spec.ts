@@ -54,6 +54,17 @@ describe('SequenceRanges', () => {
   it('says whether a sequence was seen, inside and between ranges', () => {
     const ranges = new SequenceRanges();
     for (const seq of [1, 2, 3, 7, 9, 10]) ranges.add(seq);
-    expect([0, 1, 3, 4, 6, 7, 8, 9, 10, 11].map((seq) => ranges.has(seq))).toEqual([false, true, true, false, false, true, false, true, true, false]);
+    expect([0, 1, 3, 4, 6, 7, 8, 9, 10, 11].map((seq) => ranges.has(seq))).toEqual([
+      false,
+      true,
+      true,
+      false,
+      false,
+      true,
+      false,
+      true,
+      true,
+      false,
+    ]);
   });
 });

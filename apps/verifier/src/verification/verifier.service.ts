@@ -133,7 +133,8 @@ export class VerifierService implements OnApplicationBootstrap, OnModuleDestroy 
       return;
     }
     const producedAt = headerNumber(message.headers, PipelineHeaders.producedAt);
-    const timing = producedAt === undefined ? undefined : { producedAt, latencyMs: now - producedAt };
+    const timing =
+      producedAt === undefined ? undefined : { producedAt, latencyMs: now - producedAt, recordTimestamp: Number(message.timestamp) };
     if (timing) this.latency.observe(timing.latencyMs / 1000);
     this.tracker.observe(runId, seq, message.key ? message.key.toString('utf8') : undefined, timing);
   }

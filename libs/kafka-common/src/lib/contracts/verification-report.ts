@@ -25,6 +25,13 @@ const runReportSchema = z.object({
   startupLatencyMs: latency,
   /** The rest: what a user of a running pipeline sees. */
   steadyLatencyMs: latency,
+  /**
+   * The steady records' latency split at the timestamp their record has in the topic the verifier
+   * reads (whoever wrote it there set it): from the produce stamp to that timestamp, and from it
+   * to the receipt. Each is its own distribution: their p99s need not add up to the whole's.
+   */
+  steadyBeforeRecordTimestampMs: latency,
+  steadyAfterRecordTimestampMs: latency,
 });
 
 /** The verifier's report (`GET /report`): what a run sent and what arrived, as the verifier saw it. */
