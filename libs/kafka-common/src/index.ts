@@ -10,6 +10,7 @@ export * from './lib/contracts/transformed-web-log.contract';
 export * from './lib/contracts/web-log.contract';
 export * from './lib/health/readiness.registry';
 export * from './lib/kafka/contract-producer';
+export * from './lib/kafka/send-coalescer';
 export * from './lib/kafka/dead-letter';
 export * from './lib/kafka/kafka-client';
 export * from './lib/kafka/kafka.module';

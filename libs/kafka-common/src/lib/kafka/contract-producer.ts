@@ -78,7 +78,7 @@ export async function sendRecords<T>(
 }
 
 /** At least the bytes a message takes in a request: a string counts three bytes a character, UTF-8's most. */
-function messageBytes(message: Message): number {
+export function messageBytes(message: Message): number {
   const { key, value, headers } = message;
   let bytes =
     64 +
@@ -92,6 +92,25 @@ function messageBytes(message: Message): number {
   return bytes;
 }
 
+/** Messages in consecutive requests of at most `maxBytes` each (a larger message alone). */
+export function inRequests(messages: readonly Message[], maxBytes = MAX_SEND_BYTES): Message[][] {
+  const requests: Message[][] = [];
+  let request: Message[] = [];
+  let bytes = 0;
+  for (const message of messages) {
+    const size = messageBytes(message);
+    if (request.length > 0 && bytes + size > maxBytes) {
+      requests.push(request);
+      request = [];
+      bytes = 0;
+    }
+    request.push(message);
+    bytes += size;
+  }
+  if (request.length > 0) requests.push(request);
+  return requests;
+}
+
 /** Sends in order, in requests of at most MAX_SEND_BYTES, each acknowledged before the next. */
 async function sendInChunks(
   sender: Producer | Transaction,
@@ -100,21 +119,7 @@ async function sendInChunks(
   compression: CompressionTypes = CompressionTypes.None,
 ): Promise<RecordMetadata[]> {
   const results: RecordMetadata[] = [];
-  let chunk: Message[] = [];
-  let bytes = 0;
-  const flush = async () => {
-    if (chunk.length === 0) return;
-    results.push(...(await sender.send({ topic, acks: -1, compression, messages: chunk })));
-    chunk = [];
-    bytes = 0;
-  };
-  for (const message of messages) {
-    const size = messageBytes(message);
-    if (bytes + size > MAX_SEND_BYTES) await flush();
-    chunk.push(message);
-    bytes += size;
-  }
-  await flush();
+  for (const request of inRequests(messages)) results.push(...(await sender.send({ topic, acks: -1, compression, messages: request })));
   return results;
 }
 

@@ -6,7 +6,11 @@ const schema = serviceEnv(kafkaEnvShape);
 
 describe('pipelineTopicSpecs', () => {
   it('creates every pipeline topic with the configured replicas and min.insync.replicas', () => {
-    const env = parseEnv(schema, { KAFKA_BROKERS: '127.0.0.1:9092', KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' });
+    const env = parseEnv(schema, {
+      KAFKA_BROKERS: '127.0.0.1:9092',
+      KAFKA_TOPIC_REPLICATION_FACTOR: '3',
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2',
+    });
     const specs = pipelineTopicSpecs(pipelineTopics(env));
     expect(specs.map((spec) => [spec.replicationFactor, topicConfig(spec)['min.insync.replicas']])).toEqual([
       [3, '2'],

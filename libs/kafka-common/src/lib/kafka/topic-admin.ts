@@ -48,7 +48,8 @@ export async function ensureTopics(admin: Admin, specs: readonly TopicSpec[]): P
         })),
       })
       .catch((error: unknown) => {
-        if (!(error instanceof Error) || !(/already exists/i.test(error.message) || (error as { retriable?: unknown }).retriable === true)) throw error;
+        if (!(error instanceof Error) || !(/already exists/i.test(error.message) || (error as { retriable?: unknown }).retriable === true))
+          throw error;
       });
   }
   const metadata = await untilKnown(admin, specs);

@@ -4,7 +4,8 @@ import { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage,
 import { lastValueFrom } from 'rxjs';
 import { RawTopicRef } from '../contracts/topics';
 import { deadLetterMessage } from '../kafka/dead-letter';
-import { createTransactionalProducer, sendRaw, sendRecords } from '../kafka/contract-producer';
+import { createTransactionalProducer, encodeRecords, sendRaw, sendRecords } from '../kafka/contract-producer';
+import { SendCoalescer } from '../kafka/send-coalescer';
 import { DurabilityReporter, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost } from './kafka-batch.context';
 
 /** Commits `nextOffset` for the partition if this instance still owns it; false when it does not. */
@@ -116,6 +117,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
   private readonly log: LoggerService;
   private closing = false;
+  /** Sends of the plain producer (publications and dead letters outside transactions), coalesced. */
+  private coalescer?: SendCoalescer;
   /** The consumer crashed and no new one has joined the group yet. */
   private crashed: Error | undefined;
   /** Consumer restarts since the group was last joined. */
@@ -308,7 +311,9 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         const result = (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
         await this.deliver(payload, result, generation, lastOffset, transactional);
       } else {
-        this.log.warn(`${key}: ${batch.messages.length} records below the committed offset were already done by a transaction that committed; skipped`);
+        this.log.warn(
+          `${key}: ${batch.messages.length} records below the committed offset were already done by a transaction that committed; skipped`,
+        );
         transactional?.progress.done(lastOffset);
       }
     } catch (error) {
@@ -421,7 +426,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const beat: NodeJS.Timeout = setInterval(() => {
       if (Date.now() - since > limit) {
         clearInterval(beat);
-        this.log.error(`batch of ${key} has run for over ${limit} ms; no more heartbeats, so the group can move its partitions`, undefined, KafkaBatchTransport.name);
+        this.log.error(
+          `batch of ${key} has run for over ${limit} ms; no more heartbeats, so the group can move its partitions`,
+          undefined,
+          KafkaBatchTransport.name,
+        );
         return;
       }
       payload.heartbeat().catch(() => undefined);
@@ -431,14 +440,21 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
 
   /** Records and dead letters acknowledged by every in-sync replica (`ack-then-commit`, `deferred`). */
   private async publishAcked(topic: string, partition: number, outcome: BatchResult): Promise<void> {
-    const producer = this.options.deadLetter?.producer;
     const publish = outcome.publish ?? [];
     if (publish.length === 0 && (outcome.deadLetters ?? []).length === 0) return;
-    if (!producer) throw new Error('this transport has no producer to publish with');
+    const sender = this.sender('this transport has no producer to publish with');
     await Promise.all([
-      ...publish.map((p) => sendRecords(producer, p.topic, p.records)),
+      ...publish.map((p) => sender.send(p.topic.name, encodeRecords(p.topic, p.records))),
       this.sendDeadLetters(topic, partition, outcome.deadLetters ?? []),
     ]);
+  }
+
+  /** Batches of several partitions handled at once share the plain producer's requests. */
+  private sender(missing: string): SendCoalescer {
+    const producer = this.options.deadLetter?.producer;
+    if (!producer) throw new Error(missing);
+    this.coalescer ??= new SendCoalescer(producer);
+    return this.coalescer;
   }
 
   /**
@@ -509,11 +525,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       const refusals = outcome.deadLetters ?? [];
       if (refusals.length > 0) {
         if (!this.options.deadLetter) throw new Error('this transport has no dead-letter topic');
-        await sendRaw(
-          transaction,
-          this.options.deadLetter.topic,
-          this.deadLetterMessages(topic, partition, refusals),
-        );
+        await sendRaw(transaction, this.options.deadLetter.topic, this.deadLetterMessages(topic, partition, refusals));
       }
       await transaction.sendOffsets({
         consumerGroupId: this.options.groupId,
@@ -634,9 +646,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     if (refusals.length === 0) return;
     const target = this.options.deadLetter;
     if (!target) throw new Error('this transport has no dead-letter producer');
-    await sendRaw(
-      target.producer,
-      target.topic,
+    await this.sender('this transport has no dead-letter producer').send(
+      target.topic.name,
       this.deadLetterMessages(topic, partition, refusals),
     );
     for (const r of refusals) {
