@@ -194,4 +194,20 @@ describe('resultsTable', () => {
     expect(lines[3]).toContain('| 0 / 2 |');
     expect(lines[3]).toMatch(/\| FAIL \(1\) \|$/);
   });
+
+  it('counts as missing only the gaps the judge counts: those beyond the sequences no generator wrote', () => {
+    const table = resultsTable({
+      profile: 'long',
+      seed: 1,
+      startedAt: '2026-11-24T00:00:00Z',
+      machine: { cpus: 2, memoryGiB: 24, node: 'v20', platform: 'Linux' },
+      scenarios: [
+        { ...passing, verifierMissing: 12, neverWritten: 12 },
+        { ...passing, verifierMissing: 15, neverWritten: 12, failures: ['gaps'] },
+      ],
+    });
+    const [, , killed, lost] = table.split('\n');
+    expect(killed).toContain('| 1,000 | 0 / 0 | 0 / 0 |');
+    expect(lost).toContain('| 1,000 | 3 / 0 | 0 / 0 |');
+  });
 });

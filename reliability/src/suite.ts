@@ -103,7 +103,8 @@ export function resultsTable(run: SuiteRun): string {
     r.mode,
     cell(r.generated),
     cell(r.verified),
-    `${cell(Math.max(r.missing, r.verifierMissing))} / ${cell(r.missingInS3)}`,
+    // As the judge counts it: a killed generator's sequences that were never written are no loss.
+    `${cell(Math.max(r.missing, r.verifierMissing - r.neverWritten))} / ${cell(r.missingInS3)}`,
     `${cell(r.duplicatedOutput)} / ${cell(r.duplicatedInS3)}`,
     r.badSent > 0 ? `${cell(r.deadLettered)} of ${cell(r.badSent)} bad (${r.badKinds} kinds)` : cell(r.deadLettered),
     r.recoverySeconds === null ? 'n/a' : r.recoverySeconds.toFixed(1),
