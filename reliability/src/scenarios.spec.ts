@@ -177,15 +177,18 @@ describe('scenariosOf', () => {
   });
 });
 
+/** A long-profile run of these scenarios, on a machine the table does not show. */
+const suiteRun = (scenarios: ScenarioResult[]) => ({
+  profile: 'long' as const,
+  seed: 1,
+  startedAt: '2026-11-24T00:00:00Z',
+  machine: { cpus: 2, memoryGiB: 24, node: 'v20', platform: 'Linux' },
+  scenarios,
+});
+
 describe('resultsTable', () => {
   it('renders one row per scenario with the figures and the verdict', () => {
-    const table = resultsTable({
-      profile: 'long',
-      seed: 1,
-      startedAt: '2026-11-24T00:00:00Z',
-      machine: { cpus: 2, memoryGiB: 24, node: 'v20', platform: 'Linux' },
-      scenarios: [passing, { ...passing, scenario: 'bad-input', failures: ['x'], missingInS3: 2 }],
-    });
+    const table = resultsTable(suiteRun([passing, { ...passing, scenario: 'bad-input', failures: ['x'], missingInS3: 2 }]));
     const lines = table.split('\n');
     expect(lines).toHaveLength(4);
     expect(lines[2]).toBe(
@@ -196,16 +199,12 @@ describe('resultsTable', () => {
   });
 
   it('counts as missing only the gaps the judge counts: those beyond the sequences no generator wrote', () => {
-    const table = resultsTable({
-      profile: 'long',
-      seed: 1,
-      startedAt: '2026-11-24T00:00:00Z',
-      machine: { cpus: 2, memoryGiB: 24, node: 'v20', platform: 'Linux' },
-      scenarios: [
+    const table = resultsTable(
+      suiteRun([
         { ...passing, verifierMissing: 12, neverWritten: 12 },
         { ...passing, verifierMissing: 15, neverWritten: 12, failures: ['gaps'] },
-      ],
-    });
+      ]),
+    );
     const [, , killed, lost] = table.split('\n');
     expect(killed).toContain('| 1,000 | 0 / 0 | 0 / 0 |');
     expect(lost).toContain('| 1,000 | 3 / 0 | 0 / 0 |');

@@ -92,22 +92,28 @@ export function messageBytes(message: Message): number {
   return bytes;
 }
 
+/** Consecutive messages for one request, and the bytes they take at least. */
+export interface RequestChunk {
+  readonly messages: Message[];
+  readonly bytes: number;
+}
+
 /** Messages in consecutive requests of at most `maxBytes` each (a larger message alone). */
-export function inRequests(messages: readonly Message[], maxBytes = MAX_SEND_BYTES): Message[][] {
-  const requests: Message[][] = [];
+export function inRequests(messages: readonly Message[], maxBytes = MAX_SEND_BYTES): RequestChunk[] {
+  const requests: RequestChunk[] = [];
   let request: Message[] = [];
   let bytes = 0;
   for (const message of messages) {
     const size = messageBytes(message);
     if (request.length > 0 && bytes + size > maxBytes) {
-      requests.push(request);
+      requests.push({ messages: request, bytes });
       request = [];
       bytes = 0;
     }
     request.push(message);
     bytes += size;
   }
-  if (request.length > 0) requests.push(request);
+  if (request.length > 0) requests.push({ messages: request, bytes });
   return requests;
 }
 
@@ -119,7 +125,8 @@ async function sendInChunks(
   compression: CompressionTypes = CompressionTypes.None,
 ): Promise<RecordMetadata[]> {
   const results: RecordMetadata[] = [];
-  for (const request of inRequests(messages)) results.push(...(await sender.send({ topic, acks: -1, compression, messages: request })));
+  for (const request of inRequests(messages))
+    results.push(...(await sender.send({ topic, acks: -1, compression, messages: request.messages })));
   return results;
 }
 

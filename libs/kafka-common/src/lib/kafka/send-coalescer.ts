@@ -1,9 +1,10 @@
 import { CompressionTypes, Message, Producer, TopicMessages } from 'kafkajs';
-import { inRequests, MAX_SEND_BYTES, messageBytes } from './contract-producer';
+import { inRequests, MAX_SEND_BYTES, RequestChunk } from './contract-producer';
 
 interface Pending {
   readonly topic: string;
-  readonly messages: Message[];
+  /** The send in requests of at most `maxBytes`: one, unless the send is larger. */
+  readonly chunks: RequestChunk[];
   readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (error: unknown) => void;
@@ -30,10 +31,10 @@ export class SendCoalescer {
 
   send(topic: string, messages: Message[]): Promise<void> {
     if (messages.length === 0) return Promise.resolve();
-    let bytes = 0;
-    for (const message of messages) bytes += messageBytes(message);
+    const chunks = inRequests(messages, this.maxBytes);
+    const bytes = chunks.reduce((sum, chunk) => sum + chunk.bytes, 0);
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, messages, bytes, resolve, reject });
+      this.queue.push({ topic, chunks, bytes, resolve, reject });
       if (!this.sending) void this.drain();
     });
   }
@@ -70,16 +71,16 @@ export class SendCoalescer {
 
   private async request(taken: readonly Pending[]): Promise<void> {
     const [only] = taken;
-    if (taken.length === 1 && only && only.bytes > this.maxBytes) {
-      for (const chunk of inRequests(only.messages, this.maxBytes)) await this.sendBatch([{ topic: only.topic, messages: chunk }]);
+    if (taken.length === 1 && only && only.chunks.length > 1) {
+      for (const chunk of only.chunks) await this.sendBatch([{ topic: only.topic, messages: chunk.messages }]);
       return;
     }
     // One entry per topic, each send's records after those of the sends before it.
     const byTopic = new Map<string, Message[]>();
     for (const p of taken) {
-      const list = byTopic.get(p.topic);
-      if (list) for (const message of p.messages) list.push(message);
-      else byTopic.set(p.topic, p.messages.slice());
+      const list = byTopic.get(p.topic) ?? [];
+      for (const chunk of p.chunks) for (const message of chunk.messages) list.push(message);
+      byTopic.set(p.topic, list);
     }
     await this.sendBatch([...byTopic].map(([topic, messages]) => ({ topic, messages })));
   }
