@@ -1,5 +1,6 @@
 // Fixtures and Kafka helpers for tests. Not part of the runtime API; processes are run by @weblog/local-infra's supervisor.
 import { randomUUID } from 'node:crypto';
+import net from 'node:net';
 import { Admin, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
 import { DecodeFailure, DecodeFailureReason } from './lib/codec/codec';
 import { TransformedWebLog } from './lib/contracts/transformed-web-log.contract';
@@ -493,3 +494,71 @@ export const INVALID_STARTUP_ENV: readonly [string, Record<string, string>][] = 
   ['KAFKA_SSL', { KAFKA_SASL_MECHANISM: 'plain', KAFKA_SASL_USERNAME: 'user', KAFKA_SASL_PASSWORD: 'secret' }],
   ['KAFKA_TOPIC_OUTPUT', { KAFKA_TOPIC_INPUT: 'same-topic', KAFKA_TOPIC_OUTPUT: 'same-topic' }],
 ];
+
+/**
+ * A network fault for real clients: the broker gets a request and acts on it, and the client never
+ * sees the answer, as when a connection breaks after the broker acted (a broker killed between
+ * its write and its reply). `kafka()` gives a client whose connections obey it; `loseNextAnswer`
+ * arms it for one request of the given API key (EndTxn is 26), and resolves once it happened.
+ * `onAnswer` runs the moment the answer arrives, before anything else can (to freeze the broker
+ * before it does the work that follows its answer).
+ */
+export class LostAnswers {
+  private armed?: { apiKey: number; happened: () => void; onAnswer?: () => void };
+
+  kafka(clientId: string, brokers: string[] = brokerList.parse(process.env['KAFKA_BROKERS'])): Kafka {
+    return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, socketFactory: (options) => this.socket(options) });
+  }
+
+  loseNextAnswer(apiKey: number, onAnswer?: () => void): Promise<void> {
+    return new Promise((happened) => (this.armed = { apiKey, happened, ...(onAnswer ? { onAnswer } : {}) }));
+  }
+
+  private socket({ host, port, onConnect }: { host: string; port: number; onConnect: () => void }): net.Socket {
+    const socket = net.connect({ host, port }, onConnect);
+    // Correlation ids of requests whose answers this connection must lose.
+    const doomed = new Map<number, (() => void) | undefined>();
+    const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      // kafkajs writes each request whole: size, API key, version, correlation id.
+      const armed = this.armed;
+      if (armed && Buffer.isBuffer(chunk) && chunk.length >= 12 && chunk.readInt16BE(4) === armed.apiKey) {
+        this.armed = undefined;
+        doomed.set(chunk.readInt32BE(8), armed.onAnswer);
+        void socket.once('close', armed.happened);
+      }
+      return write(chunk, ...rest);
+    });
+    // Answers arrive as size-prefixed frames, split across chunks in any way.
+    let header = Buffer.alloc(0);
+    let remaining = 0;
+    const emit = socket.emit.bind(socket) as (event: string | symbol, ...args: unknown[]) => boolean;
+    socket.emit = ((event: string | symbol, ...args: unknown[]) => {
+      if (event !== 'data') return emit(event, ...args);
+      const chunk = args[0] as Buffer;
+      let at = 0;
+      while (at < chunk.length) {
+        if (remaining > 0) {
+          const step = Math.min(remaining, chunk.length - at);
+          remaining -= step;
+          at += step;
+          continue;
+        }
+        const take = Math.min(8 - header.length, chunk.length - at);
+        header = Buffer.concat([header, chunk.subarray(at, at + take)]);
+        at += take;
+        if (header.length < 8) break;
+        const [size, correlationId] = [header.readInt32BE(0), header.readInt32BE(4)];
+        header = Buffer.alloc(0);
+        remaining = size - 4;
+        if (doomed.has(correlationId)) {
+          doomed.get(correlationId)?.();
+          socket.destroy(new Error('connection reset before the answer arrived'));
+          return false;
+        }
+      }
+      return emit(event, ...args);
+    }) as typeof socket.emit;
+    return socket;
+  }
+}

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Inject, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import {
+  connectTransactional,
   createTransactionalProducer,
   ensureTopics,
   KAFKA_CLIENT,
@@ -217,7 +218,7 @@ export class ShipperService implements OnApplicationBootstrap, BeforeApplication
   private async connect(): Promise<void> {
     const producer = createTransactionalProducer(this.kafka, this.env.SHIPPER_ID, TRANSACTION_DEADLINE_MS * 2);
     try {
-      await withDeadline(producer.connect(), CONNECT_DEADLINE_MS, 'connecting the transactional producer');
+      await withDeadline(connectTransactional(producer), CONNECT_DEADLINE_MS, 'connecting the transactional producer');
       const admin = this.kafka.admin();
       await withDeadline(admin.connect(), CONNECT_DEADLINE_MS, 'connecting the admin client');
       try {

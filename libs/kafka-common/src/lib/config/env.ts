@@ -207,7 +207,10 @@ export function serviceEnv<Shape extends z.ZodRawShape>(shape: Shape) {
     const minInsync = values['KAFKA_TOPIC_MIN_INSYNC_REPLICAS'];
     const replicas = values['KAFKA_TOPIC_REPLICATION_FACTOR'];
     if (typeof minInsync === 'number' && typeof replicas === 'number' && minInsync > replicas) {
-      issue('KAFKA_TOPIC_MIN_INSYNC_REPLICAS', `must not exceed KAFKA_TOPIC_REPLICATION_FACTOR (${replicas}), or no write with acks=all succeeds`);
+      issue(
+        'KAFKA_TOPIC_MIN_INSYNC_REPLICAS',
+        `must not exceed KAFKA_TOPIC_REPLICATION_FACTOR (${replicas}), or no write with acks=all succeeds`,
+      );
     }
     const mechanism = values['KAFKA_SASL_MECHANISM'];
     if (mechanism === undefined) {

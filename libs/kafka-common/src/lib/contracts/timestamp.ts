@@ -260,7 +260,7 @@ function civilFromDays(days: number): { year: number; month: number; day: number
 }
 
 const TWO_DIGITS = Array.from({ length: 100 }, (_, n) => String(n).padStart(2, '0'));
-const pad = (value: number, width: number): string => (width === 2 ? (TWO_DIGITS[value]) : String(value).padStart(width, '0'));
+const pad = (value: number, width: number): string => (width === 2 ? TWO_DIGITS[value] : String(value).padStart(width, '0'));
 
 /**
  * `Date#toISOString` without its `Z`, for the years 0000 to 9999 (undefined outside them). Written

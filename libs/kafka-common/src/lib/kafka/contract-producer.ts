@@ -56,6 +56,18 @@ export function createTransactionalProducer(kafka: Kafka, transactionalId: strin
   });
 }
 
+/**
+ * Connects a transactional producer and initialises its transactional id at once (kafkajs would
+ * wait for the first transaction): the broker first finishes whatever transaction the id left, a
+ * commit it was completing or a crashed predecessor's open one, which it aborts and fences. Only
+ * then does reading what the transactions wrote say what they did. Resolves with the producer
+ * id and epoch the broker gave.
+ */
+export async function connectTransactional(producer: Producer): Promise<{ producerId: number; producerEpoch: number }> {
+  await producer.connect();
+  return producer.initTransactions();
+}
+
 export function encodeRecords<T>(topic: TopicRef<T>, records: readonly OutgoingRecord<T>[]): Message[] {
   const contract = topic.definition.contract;
   return records.map((record) => {

@@ -1,4 +1,4 @@
-import { committedAfterOurs, DeferredProgress, TransactionalProgress } from './delivery';
+import { committedAfterOurs, DeferredProgress, TransactionalProgress, UNSTABLE } from './delivery';
 
 describe('DeferredProgress (deferred mode: commit what the handler made durable, carried over markers)', () => {
   it('commits nothing before the handler reports anything durable', () => {
@@ -105,23 +105,35 @@ describe('TransactionalProgress (exactly-once: the floor below which records are
   });
 });
 
-describe('committedAfterOurs (exactly-once resync after a coordinator failover)', () => {
-  const readings = (...offsets: bigint[]) => {
+describe('committedAfterOurs (exactly-once resync: read stable, and not behind our own commit)', () => {
+  const readings = (...offsets: (bigint | typeof UNSTABLE)[]) => {
     let i = 0;
     return () => Promise.resolve(offsets[Math.min(i++, offsets.length - 1)] ?? -1n);
   };
+  const limits = { limitMs: 5000, unstableMs: 5000, pauseMs: 1 };
 
   it('reads again while the group serves an offset older than our own last commit', async () => {
-    expect(await committedAfterOurs(readings(1800n, 1800n, 1866n), 1866n, 5000, 1)).toEqual({ offset: 1866n, caughtUp: true });
+    expect(await committedAfterOurs(readings(1800n, 1800n, 1866n), 1866n, limits)).toEqual({ offset: 1866n, caughtUp: true });
   });
 
   it('takes the first reading when we committed nothing, or it is not behind', async () => {
-    expect(await committedAfterOurs(readings(40n, 99n), undefined, 5000, 1)).toEqual({ offset: 40n, caughtUp: true });
-    expect(await committedAfterOurs(readings(2000n), 1866n, 5000, 1)).toEqual({ offset: 2000n, caughtUp: true });
+    expect(await committedAfterOurs(readings(40n, 99n), undefined, limits)).toEqual({ offset: 40n, caughtUp: true });
+    expect(await committedAfterOurs(readings(2000n), 1866n, limits)).toEqual({ offset: 2000n, caughtUp: true });
   });
 
   it('takes an offset that stays below ours past the limit as a reset', async () => {
-    expect(await committedAfterOurs(readings(-1n), 1866n, 30, 5)).toEqual({ offset: -1n, caughtUp: false });
+    expect(await committedAfterOurs(readings(-1n), 1866n, { ...limits, limitMs: 30, pauseMs: 5 })).toEqual({
+      offset: -1n,
+      caughtUp: false,
+    });
+  });
+
+  it('reads again while a transaction still holds the offset, and takes what it leaves', async () => {
+    expect(await committedAfterOurs(readings(UNSTABLE, UNSTABLE, 1900n), undefined, limits)).toEqual({ offset: 1900n, caughtUp: true });
+  });
+
+  it('calls an offset held past the unstable limit hanging, never a reading to take', async () => {
+    expect(await committedAfterOurs(readings(UNSTABLE), 1866n, { ...limits, unstableMs: 30, pauseMs: 5 })).toEqual({ hanging: true });
   });
 });
 
@@ -137,5 +149,39 @@ describe('TransactionalProgress: our own commits', () => {
     expect(progress.committedByUs).toBe(1866n);
     progress.resynced(-1n);
     expect(progress.committedByUs).toBeUndefined();
+  });
+});
+
+describe('TransactionalProgress: the commit we sent last', () => {
+  it('knows where it ends, answered or not, while only our own producers initialise the id', () => {
+    const progress = new TransactionalProgress();
+    progress.initialised(7, 3);
+    progress.committing(19n);
+    progress.doubt();
+    expect(progress.commitSent).toBe(20n);
+    // The resync's InitProducerId: the next epoch, so no other producer came in between.
+    progress.initialised(7, 4);
+    expect(progress.commitSent).toBe(20n);
+  });
+
+  it('forgets it once another producer initialised the id (an epoch skipped, or a new producer id)', () => {
+    const skipped = new TransactionalProgress();
+    skipped.initialised(7, 3);
+    skipped.committing(19n);
+    skipped.initialised(7, 5);
+    expect(skipped.commitSent).toBeUndefined();
+    const renewed = new TransactionalProgress();
+    renewed.initialised(7, 3);
+    renewed.committing(19n);
+    renewed.initialised(8, 0);
+    expect(renewed.commitSent).toBeUndefined();
+  });
+
+  it('forgets it when the resync finds the commit did not happen (the group stays below it)', () => {
+    const progress = new TransactionalProgress();
+    progress.initialised(7, 3);
+    progress.committing(19n);
+    progress.resynced(10n);
+    expect(progress.commitSent).toBeUndefined();
   });
 });

@@ -20,13 +20,21 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  *    - `transaction` (exactly-once): records, dead letters and the input offsets go in one
  *      transaction per input partition (one transactional id per partition, so a new owner fences
  *      the old one). After any doubt (a failed transaction, a rebalance, a start) the producer is
- *      initialised again, which waits for the broker to finish any transaction of that id, and the
- *      group's committed offset becomes the partition's floor: records below it were done by a
+ *      initialised again (InitProducerId), which waits for the broker to finish any transaction of
+ *      that id, and the group's committed offset, read stable (KIP-447: never one a transaction
+ *      still holds), becomes the partition's floor: records below it were done by a
  *      transaction that committed and never reach the handler again, however the next batches
  *      are cut (a re-fetched batch can end before the committed offset). A committed offset
  *      read below the one our own last transaction committed is read again until it catches up
  *      (after a coordinator failover the group serves a completed transaction's offsets late,
  *      and kafkajs joins at that older offset), for up to 15 s; one that stays below is a reset.
+ *    - A hanging transaction: offsets still held, after the fencing, by a transaction the broker
+ *      completed without writing its markers (a single broker restarted after a crash can do
+ *      this). Its records and offsets wait, pending, for the next marker of the same producer id.
+ *      When it is the one whose commit we sent last, the resync continues after it, and our next
+ *      commit writes the markers that commit it whole (records and offsets, as one transaction
+ *      should be). A hanging transaction we know nothing of fails the batch with an error that
+ *      says so: continuing before or after it would duplicate or lose its records.
  *    - `deferred` (work made durable later, such as an upload): the handler reports the offset
  *      below which its work is durable; that offset is committed.
  *    - `never-commit`: nothing is committed; each start reads from the beginning.
@@ -139,10 +147,37 @@ export class TransactionalProgress {
   private floor = -1n;
   /** The offset our own last committed transaction left for the partition. */
   private ownCommit: bigint | undefined;
+  /** The end of the last transaction whose commit we sent, answered or not. */
+  private sent: bigint | undefined;
+  /** The producer id and epoch our last InitProducerId for the partition's transactional id got. */
+  private producer: { readonly id: number; readonly epoch: number } | undefined;
 
   /** What a resync must see at least, unless the partition was reset: our own last commit. */
   get committedByUs(): bigint | undefined {
     return this.ownCommit;
+  }
+
+  /**
+   * Where the last transaction whose commit we sent ends, answered or not, while no producer but
+   * ours has initialised the transactional id since: then a transaction of that id left hanging
+   * can only be that one.
+   */
+  get commitSent(): bigint | undefined {
+    return this.sent;
+  }
+
+  /** The commit of the transaction ending at `lastOffset` is being sent. */
+  committing(lastOffset: bigint): void {
+    this.sent = lastOffset + 1n;
+  }
+
+  /**
+   * Our InitProducerId got this id and epoch. Every InitProducerId bumps the epoch by one, so
+   * another than the next of ours means some other producer initialised the id in between.
+   */
+  initialised(id: number, epoch: number): void {
+    if (!this.producer || this.producer.id !== id || this.producer.epoch + 1 !== epoch) this.sent = undefined;
+    this.producer = { id, epoch };
   }
 
   /** True when a batch starting at `firstOffset` does not follow our own last commit: resynchronise first. */
@@ -159,6 +194,7 @@ export class TransactionalProgress {
     this.floor = committed;
     // A reset was taken: our commits of before it say nothing about the partition now.
     if (this.ownCommit !== undefined && committed < this.ownCommit) this.ownCommit = undefined;
+    if (this.sent !== undefined && committed < this.sent) this.sent = undefined;
   }
 
   /** The records of a batch not yet done by a committed transaction. */
@@ -183,23 +219,48 @@ export class TransactionalProgress {
   }
 }
 
+/** A committed-offset reading that a transaction still holds: it sent offsets and has not completed. */
+export const UNSTABLE = 'unstable';
+
+/** What a resync may take as the partition's floor (rule 3). */
+export type ResyncReading =
+  /** The committed offset; `caughtUp` false when it stayed below our own last commit (a reset). */
+  | { readonly offset: bigint; readonly caughtUp: boolean }
+  /** The group's offset stayed held by a transaction after our producer fenced every one of its id. */
+  | { readonly hanging: true };
+
+/** A resync found a hanging transaction it cannot see the end of: nothing is known done or not. */
+export class HangingTransactionError extends Error {
+  constructor(detail: string) {
+    super(detail);
+    this.name = 'HangingTransactionError';
+  }
+}
+
 /**
- * The group's committed offset for a resync (rule 3). After a coordinator failover the group can
- * serve, for a while, an offset older than the one a transaction of ours committed: read again
- * until it reaches `ours`, for at most `limitMs`. One that stays below is a reset (an operator's,
- * or a recreated topic) and is taken as it is.
+ * The group's committed offset for a resync (rule 3), read stable (KIP-447): a reading a
+ * transaction still holds is read again, for at most `unstableMs`; one held longer is `hanging`
+ * (the broker completed the transaction without writing its markers). After a coordinator
+ * failover the group can also serve, for a while, an offset older than one a transaction of ours
+ * committed: read again until it reaches `ours`, for at most `limitMs`; one that stays below is a
+ * reset (an operator's, or a recreated topic) and is taken as it is.
  */
 export async function committedAfterOurs(
-  read: () => Promise<bigint>,
+  read: () => Promise<bigint | typeof UNSTABLE>,
   ours: bigint | undefined,
-  limitMs: number,
-  pauseMs = 200,
-): Promise<{ offset: bigint; caughtUp: boolean }> {
-  const until = Date.now() + limitMs;
+  { limitMs, unstableMs, pauseMs = 200 }: { limitMs: number; unstableMs: number; pauseMs?: number },
+): Promise<ResyncReading> {
+  const started = Date.now();
   for (;;) {
     const offset = await read();
-    if (ours === undefined || offset >= ours) return { offset, caughtUp: true };
-    if (Date.now() >= until) return { offset, caughtUp: false };
+    const waited = Date.now() - started;
+    if (offset === UNSTABLE) {
+      if (waited >= unstableMs) return { hanging: true };
+    } else if (ours === undefined || offset >= ours) {
+      return { offset, caughtUp: true };
+    } else if (waited >= limitMs) {
+      return { offset, caughtUp: false };
+    }
     await new Promise((resolve) => setTimeout(resolve, pauseMs));
   }
 }

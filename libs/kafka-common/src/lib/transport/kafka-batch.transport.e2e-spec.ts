@@ -3,7 +3,16 @@ import { NestFactory } from '@nestjs/core';
 import { Ctx, EventPattern, Payload } from '@nestjs/microservices';
 import { Admin, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import { z } from 'zod';
-import { committedOffsets, consumeAll, consumeRecords, createTestTopics, eventually, testKafka, uniqueName } from '../../testing';
+import {
+  committedOffsets,
+  consumeAll,
+  consumeRecords,
+  createTestTopics,
+  eventually,
+  LostAnswers,
+  testKafka,
+  uniqueName,
+} from '../../testing';
 import { defineContract } from '../contracts/contract';
 import { DeadLetterHeaders, headerText } from '../contracts/headers';
 import { TopicDefinition, topicRef } from '../contracts/topics';
@@ -13,6 +22,8 @@ import { KafkaBatch, KafkaBatchContext } from './kafka-batch.context';
 import { KafkaBatchTransport, KafkaBatchTransportOptions } from './kafka-batch.transport';
 
 const KEY = 'test.records';
+/** Kafka's API key of EndTxn, the request that commits or aborts a transaction. */
+const API_END_TXN = 26;
 
 /** What the handler under test does with each batch; swapped per test. */
 type Behaviour = (batch: KafkaBatch, ctx: KafkaBatchContext) => Promise<BatchResult | void>;
@@ -64,7 +75,12 @@ describe('KafkaBatchTransport against a real broker', () => {
   function transportApp(
     topic: string,
     groupId: string,
-    options: { deadLetterTopic?: string; metrics?: MetricsService; delivery?: DeliveryMode; extra?: Partial<KafkaBatchTransportOptions> } = {},
+    options: {
+      deadLetterTopic?: string;
+      metrics?: MetricsService;
+      delivery?: DeliveryMode;
+      extra?: Partial<KafkaBatchTransportOptions>;
+    } = {},
   ) {
     transport = new KafkaBatchTransport({
       kafka,
@@ -324,14 +340,25 @@ describe('KafkaBatchTransport against a real broker', () => {
     await createTestTopics(admin, [topic, output], 1);
     // Many small record batches, so fetches are cut small and a re-fetch ends well before 150.
     for (let n = 0; n < 30; n++) {
-      await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${n * 10 + i}` })) });
+      await producer.send({
+        topic,
+        acks: -1,
+        messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${n * 10 + i}` })),
+      });
     }
     await admin.setOffsets({ groupId, topic, partitions: [{ partition: 0, offset: '150' }] });
     const out = topicRef(Copied, output);
     let firstSeen: string | undefined;
     behaviour = (batch) => {
       firstSeen ??= batch.messages[0]?.offset;
-      return Promise.resolve({ publish: [publication(out, batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })))] });
+      return Promise.resolve({
+        publish: [
+          publication(
+            out,
+            batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })),
+          ),
+        ],
+      });
     };
     const metrics = new MetricsService({ service: 'resync' });
     app = await transportApp(topic, groupId, {
@@ -346,7 +373,9 @@ describe('KafkaBatchTransport against a real broker', () => {
     transport?.unwrap<Consumer>().seek({ topic, partition: 0, offset: '0' });
     await eventually(async () => ((await consumedTotal(metrics)) >= 450 ? true : undefined), 60000);
     const copies = await consumeAll(kafka, output);
-    expect(copies.map((c) => c.message.value?.toString())).toEqual(Array.from({ length: 150 }, (_, i) => JSON.stringify({ value: `r-${150 + i}` })));
+    expect(copies.map((c) => c.message.value?.toString())).toEqual(
+      Array.from({ length: 150 }, (_, i) => JSON.stringify({ value: `r-${150 + i}` })),
+    );
     expect(await committedOf(groupId, topic)).toBe(300);
   });
 
@@ -358,7 +387,12 @@ describe('KafkaBatchTransport against a real broker', () => {
     await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${i}` })) });
     const out = topicRef(Copied, output);
     const copy = (batch: KafkaBatch): BatchResult => ({
-      publish: [publication(out, batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })))],
+      publish: [
+        publication(
+          out,
+          batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })),
+        ),
+      ],
     });
     // The second batch (offsets 10-19) is held in its handler until the same batch, handed over
     // again as kafkajs does when a rejoin does not wait for every batch in flight, has reached its
@@ -398,9 +432,50 @@ describe('KafkaBatchTransport against a real broker', () => {
     await eventually(async () => ((await committedOf(groupId, topic)) === 20 && again ? true : undefined), 60000);
     await again;
     const copies = await consumeAll(kafka, output);
-    expect(copies.map((c) => c.message.value?.toString())).toEqual(Array.from({ length: 20 }, (_, i) => JSON.stringify({ value: `r-${i}` })));
+    expect(copies.map((c) => c.message.value?.toString())).toEqual(
+      Array.from({ length: 20 }, (_, i) => JSON.stringify({ value: `r-${i}` })),
+    );
     // The second delivery waited for the first, then found its records done.
     expect(events).toEqual(['start 1', 'end 1']);
+  });
+
+  it('transaction: a commit the broker made but never answered is not done again', async () => {
+    const topic = uniqueName('transport-unanswered');
+    const output = uniqueName('transport-unanswered-out');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic, output], 1);
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${i}` })) });
+    const out = topicRef(Copied, output);
+    behaviour = (batch) =>
+      Promise.resolve({
+        publish: [
+          publication(
+            out,
+            batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })),
+          ),
+        ],
+      });
+    const faults = new LostAnswers();
+    const metrics = new MetricsService({ service: 'unanswered' });
+    app = await transportApp(topic, groupId, {
+      delivery: 'transaction',
+      metrics,
+      extra: { kafka: faults.kafka('unanswered'), transactionalIdPrefix: uniqueName('unanswered') },
+    });
+    await app.listen();
+    await eventually(async () => ((await committedOf(groupId, topic)) === 10 ? true : undefined), 60000);
+    // The next transaction's EndTxn reaches the broker, which commits it; its answer is lost.
+    const lost = faults.loseNextAnswer(API_END_TXN);
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${10 + i}` })) });
+    await lost;
+    await producer.send({ topic, acks: -1, messages: Array.from({ length: 10 }, (_, i) => ({ partition: 0, value: `r-${20 + i}` })) });
+    await eventually(async () => ((await committedOf(groupId, topic)) === 30 ? true : undefined), 60000);
+    const copies = await consumeAll(kafka, output);
+    expect(copies.map((c) => c.message.value?.toString())).toEqual(
+      Array.from({ length: 30 }, (_, i) => JSON.stringify({ value: `r-${i}` })),
+    );
+    const transactions = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === `${metrics.prefix}_transactions_total`);
+    expect(transactions?.values.find((v) => v.labels['outcome'] === 'unknown')?.value).toBe(1);
   });
 
   it('stops heartbeating a batch stuck past maxBatchMs, so the group gives its partition to another member', async () => {

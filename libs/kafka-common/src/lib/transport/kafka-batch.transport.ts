@@ -4,7 +4,7 @@ import { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage,
 import { lastValueFrom } from 'rxjs';
 import { RawTopicRef } from '../contracts/topics';
 import { deadLetterMessage } from '../kafka/dead-letter';
-import { createTransactionalProducer, encodeRecords, sendRaw, sendRecords } from '../kafka/contract-producer';
+import { connectTransactional, createTransactionalProducer, encodeRecords, sendRaw, sendRecords } from '../kafka/contract-producer';
 import { SendCoalescer } from '../kafka/send-coalescer';
 import { DurabilityReporter, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost } from './kafka-batch.context';
 
@@ -15,11 +15,27 @@ import { ReadinessRegistry } from '../health/readiness.registry';
 import { MetricsService } from '../metrics/metrics.service';
 import { backoffDelay } from './backoff';
 import { ConsumerLagGauge } from './consumer-lag';
-import { BatchDeclined, BatchResult, committedAfterOurs, DeferredProgress, DeliveryMode, Refusal, TransactionalProgress } from './delivery';
+import {
+  BatchDeclined,
+  BatchResult,
+  committedAfterOurs,
+  DeferredProgress,
+  DeliveryMode,
+  HangingTransactionError,
+  Refusal,
+  TransactionalProgress,
+  UNSTABLE,
+} from './delivery';
 import { TransportMetrics } from './transport.metrics';
 
 /** How long a resync waits for the group's committed offset to reach our own last commit (delivery.ts, rule 3). */
 const STABLE_OFFSET_WAIT_MS = 15000;
+/**
+ * How long, after our producer fenced every transaction of its id, the group's offset may stay
+ * held by one before it counts as hanging. The broker completes a transaction only once its
+ * markers are written, so a held offset clears within milliseconds unless the markers are lost.
+ */
+const HANGING_AFTER_MS = 5000;
 
 export interface Subscription {
   /** The pattern handlers use in `@EventPattern(...)`. */
@@ -461,7 +477,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    * `transaction` mode, before a batch: the partition's progress, resynchronised when the batch
    * does not follow our own last commit (delivery.ts, rule 3). A new producer for the partition's
    * transactional id waits until the broker has finished any transaction of that id; the group's
-   * committed offset then says what is already done. (KIP-447's stable offset fetch, which kafkajs lacks.)
+   * committed offset, read stable (KIP-447, OffsetFetch v7 in the kafkajs patch), then says what
+   * is already done.
    */
   private async transactionalPartition(key: string, firstOffset: string | null): Promise<{ progress: TransactionalProgress }> {
     let state = this.transactional.get(key);
@@ -475,27 +492,57 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const [topic, partition] = splitKey(key);
     if (!this.admin) throw new Error('the transport has no admin client');
     const admin = this.admin;
-    const read = async () => {
-      const [committed] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-      return BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+    const read = async (): Promise<bigint | typeof UNSTABLE> => {
+      try {
+        const [committed] = await admin.fetchOffsets({
+          groupId: this.options.groupId,
+          topics: [{ topic, partitions: [partition] }],
+          requireStable: true,
+        });
+        return BigInt(committed?.partitions.find((p) => p.partition === partition)?.offset ?? '-1');
+      } catch (error) {
+        if ((error as { type?: unknown }).type === 'UNSTABLE_OFFSET_COMMIT') return UNSTABLE;
+        throw error;
+      }
     };
     const ours = state.progress.committedByUs;
-    const { offset, caughtUp } = await committedAfterOurs(read, ours, STABLE_OFFSET_WAIT_MS);
-    if (!caughtUp)
+    const reading = await committedAfterOurs(read, ours, { limitMs: STABLE_OFFSET_WAIT_MS, unstableMs: HANGING_AFTER_MS });
+    if ('hanging' in reading) {
+      const sent = state.progress.commitSent;
+      if (sent === undefined)
+        throw new HangingTransactionError(
+          `${key}: the group's committed offset stays held by a transaction the broker completed without writing its markers, ` +
+            `and not one this instance sent: kafka-transactions.sh find-hanging shows it, and abort ends it`,
+        );
       this.log.warn(
-        `${key}: the group's committed offset stays at ${offset}, below ${String(ours)} that our last transaction committed: taken as a reset`,
+        `${key}: the group's committed offset stays held by our transaction ending at ${sent}, which the broker completed without ` +
+          `writing its markers: continuing after it; our next commit writes the markers that commit it whole`,
         KafkaBatchTransport.name,
       );
-    state.progress.resynced(offset);
+      this.metrics?.hangingTransactions.inc();
+      state.progress.resynced(sent);
+      return state;
+    }
+    if (!reading.caughtUp)
+      this.log.warn(
+        `${key}: the group's committed offset stays at ${reading.offset}, below ${String(ours)} that our last transaction committed: taken as a reset`,
+        KafkaBatchTransport.name,
+      );
+    state.progress.resynced(reading.offset);
     return state;
   }
 
-  private transactionalProducer(key: string, state: { producer?: Promise<Producer> }): Promise<Producer> {
+  private transactionalProducer(key: string, state: { progress: TransactionalProgress; producer?: Promise<Producer> }): Promise<Producer> {
     if (!state.producer) {
       const prefix = this.options.transactionalIdPrefix ?? this.options.groupId;
       const [topic, partition] = splitKey(key);
       const created = createTransactionalProducer(this.options.kafka, `${prefix}-${topic}-${partition}`);
-      const connected = created.connect().then(() => created);
+      // InitProducerId now, not at the first transaction: the resync relies on it having waited
+      // for any transaction of the id to finish.
+      const connected = connectTransactional(created).then(({ producerId, producerEpoch }) => {
+        state.progress.initialised(producerId, producerEpoch);
+        return created;
+      });
       connected.catch(() => {
         if (state.producer === connected) state.producer = undefined;
       });
@@ -520,6 +567,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const { topic, partition } = payload.batch;
     const producer = await this.transactionalProducer(`${topic}/${partition}`, state);
     const transaction = await producer.transaction();
+    let commitSent = false;
     try {
       for (const p of outcome.publish ?? []) await sendRecords(transaction, p.topic, p.records);
       const refusals = outcome.deadLetters ?? [];
@@ -533,6 +581,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       });
       // A partition revoked while the batch ran belongs to someone else now: its work must not commit.
       if (payload.isStale()) throw new Error(`partition ${topic}/${partition} was revoked during the batch`);
+      state.progress.committing(lastOffset);
+      commitSent = true;
       await transaction.commit();
       state.progress.committed(lastOffset);
       this.lastCommitted.set(`${topic}/${partition}`, lastOffset + 1n);
@@ -544,8 +594,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     } catch (error) {
       // The outcome may be unknown (a commit the broker got but never answered): resynchronise.
       state.progress.doubt();
-      this.metrics?.transactions.inc({ outcome: 'aborted' });
-      await transaction.abort().catch(() => undefined);
+      this.metrics?.transactions.inc({ outcome: commitSent ? 'unknown' : 'aborted' });
+      // A commit that was sent is not followed by an abort: the next InitProducerId lets the
+      // broker finish it whichever way it decided, and the resync reads which.
+      if (!commitSent) await transaction.abort().catch(() => undefined);
       // A fenced or broken producer cannot be reused; the next batch gets a new one.
       await this.discardProducer(state);
       throw error;

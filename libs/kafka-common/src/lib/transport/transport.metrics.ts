@@ -11,6 +11,7 @@ export class TransportMetrics {
   readonly commitsRefused: Counter;
   readonly deadLettered: Counter<'reason'>;
   readonly transactions: Counter<'outcome'>;
+  readonly hangingTransactions: Counter;
 
   constructor(metrics: MetricsService) {
     this.consumed = metrics.counter({ name: 'records_consumed_total', help: 'Records handed to the handler.' });
@@ -41,8 +42,12 @@ export class TransportMetrics {
     });
     this.transactions = metrics.counter({
       name: 'transactions_total',
-      help: 'Transactions (exactly-once), by outcome.',
+      help: 'Transactions (exactly-once), by outcome: committed, aborted, or unknown (a commit sent and never answered).',
       labelNames: ['outcome'],
+    });
+    this.hangingTransactions = metrics.counter({
+      name: 'hanging_transactions_total',
+      help: 'Resyncs that found the group offset held by our own transaction the broker completed without its markers, and continued after it.',
     });
   }
 }
