@@ -2,7 +2,7 @@ import { Controller, INestMicroservice, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { EventPattern, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { Kafka, logLevel, Producer } from 'kafkajs';
+import { Kafka, Producer } from 'kafkajs';
 import {
   BatchResult,
   defineContract,
@@ -13,7 +13,15 @@ import {
   TopicDefinition,
   topicRef,
 } from '@weblog/kafka-common';
-import { committedOffsets, consumeAll, createTestTopics, eventually, LostAnswers, uniqueName } from '@weblog/kafka-common/testing';
+import {
+  committedOffsets,
+  consumeAll,
+  createTestTopics,
+  eventually,
+  LostAnswers,
+  testKafka,
+  uniqueName,
+} from '@weblog/kafka-common/testing';
 import { LocalInfra } from '@weblog/local-infra';
 import { privateInfra } from './suite';
 
@@ -54,7 +62,7 @@ describe('a broker killed between committing a transaction and answering', () =>
 
   beforeAll(async () => {
     infra = await privateInfra(() => undefined, 1);
-    kafka = new Kafka({ clientId: 'unanswered', brokers: infra.kafkaBrokers, logLevel: logLevel.NOTHING });
+    kafka = testKafka('unanswered', { brokers: infra.kafkaBrokers });
     producer = kafka.producer({ idempotent: true });
     await producer.connect();
   }, 300000);

@@ -1,7 +1,7 @@
 // Fixtures and Kafka helpers for tests. Not part of the runtime API; processes are run by @weblog/local-infra's supervisor.
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
-import { Admin, Kafka, KafkaMessage, logLevel, Producer } from 'kafkajs';
+import { Admin, Kafka, KafkaConfig, KafkaMessage, logLevel, Producer } from 'kafkajs';
 import { DecodeFailure, DecodeFailureReason } from './lib/codec/codec';
 import { TransformedWebLog } from './lib/contracts/transformed-web-log.contract';
 import { WebLog } from './lib/contracts/web-log.contract';
@@ -288,10 +288,11 @@ export function uniqueName(prefix: string): string {
 }
 
 /** A kafkajs client for tests, from the environment the launcher exported. */
-export function testKafka(clientId = 'test'): Kafka {
-  const brokers = brokerList.parse(process.env['KAFKA_BROKERS']);
+/** A client of the test broker (`KAFKA_BROKERS`, unless `config` names others). */
+export function testKafka(clientId = 'test', config: Partial<KafkaConfig> = {}): Kafka {
+  const brokers = config.brokers ?? brokerList.parse(process.env['KAFKA_BROKERS']);
   // kafkajs logs retriable broker states (a coordinator still loading) as errors; tests judge by outcome.
-  return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+  return new Kafka({ logLevel: logLevel.NOTHING, ...config, clientId, brokers });
 }
 
 export async function createTestTopics(admin: Admin, names: string[], partitions = 3): Promise<void> {
@@ -506,8 +507,8 @@ export const INVALID_STARTUP_ENV: readonly [string, Record<string, string>][] = 
 export class LostAnswers {
   private armed?: { apiKey: number; happened: () => void; onAnswer?: () => void };
 
-  kafka(clientId: string, brokers: string[] = brokerList.parse(process.env['KAFKA_BROKERS'])): Kafka {
-    return new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING, socketFactory: (options) => this.socket(options) });
+  kafka(clientId: string, brokers?: string[]): Kafka {
+    return testKafka(clientId, { ...(brokers ? { brokers } : {}), socketFactory: (options) => this.socket(options) });
   }
 
   loseNextAnswer(apiKey: number, onAnswer?: () => void): Promise<void> {
@@ -519,7 +520,7 @@ export class LostAnswers {
     // Correlation ids of requests whose answers this connection must lose.
     const doomed = new Map<number, (() => void) | undefined>();
     const write = socket.write.bind(socket) as (chunk: Buffer, ...rest: unknown[]) => boolean;
-    socket.write = ((chunk: Buffer, ...rest: unknown[]) => {
+    socket.write = (chunk: Buffer, ...rest: unknown[]) => {
       // kafkajs writes each request whole: size, API key, version, correlation id.
       const armed = this.armed;
       if (armed && Buffer.isBuffer(chunk) && chunk.length >= 12 && chunk.readInt16BE(4) === armed.apiKey) {
@@ -528,7 +529,7 @@ export class LostAnswers {
         void socket.once('close', armed.happened);
       }
       return write(chunk, ...rest);
-    });
+    };
     // Answers arrive as size-prefixed frames, split across chunks in any way.
     let header = Buffer.alloc(0);
     let remaining = 0;
