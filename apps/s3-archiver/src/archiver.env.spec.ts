@@ -24,6 +24,7 @@ describe('archiver configuration', () => {
       ARCHIVER_GZIP: false,
       ARCHIVER_TOPICS_DIR: 'topics',
       ARCHIVER_ALLOW_UNCONDITIONAL_WRITES: false,
+      ARCHIVER_MAX_UPLOADS_IN_FLIGHT: 64,
       S3_CONNECTION_TIMEOUT_MS: 3000,
       S3_REQUEST_TIMEOUT_MS: 30000,
       S3_MAX_ATTEMPTS: 3,
@@ -64,6 +65,8 @@ describe('archiver configuration', () => {
     ['S3_REQUEST_TIMEOUT_MS', 'forever'],
     ['S3_MAX_ATTEMPTS', '21'],
     ['ARCHIVER_ALLOW_UNCONDITIONAL_WRITES', 'maybe'],
+    ['ARCHIVER_MAX_UPLOADS_IN_FLIGHT', '0'],
+    ['ARCHIVER_MAX_UPLOADS_IN_FLIGHT', '257'],
   ])('stops with one line naming %s when it is %s', (variable, value) => {
     expect(() => resolveArchiverEnv({ ...base, [variable]: value })).toThrow(new RegExp(`^Invalid configuration: ${variable} [^\\n]+$`));
   });

@@ -41,8 +41,10 @@ export const archiverEnvSchema = serviceEnv({
    */
   ARCHIVER_ALLOW_UNCONDITIONAL_WRITES: booleanFlag(false),
   ARCHIVER_GROUP_ID: z.string().min(1).default('weblog-s3-archiver'),
-  /** Records per object. */
+  /** Records per object; an object also ends at every multiple of it in offsets (its window). */
   ARCHIVER_FLUSH_SIZE: positiveInt(10, 1_000_000),
+  /** Uploads in flight at once across all partitions: objects of different windows are written side by side. */
+  ARCHIVER_MAX_UPLOADS_IN_FLIGHT: positiveInt(64, 256),
   /** A buffer is written at the latest this long (wall clock) after its first record arrived. */
   ARCHIVER_ROTATE_INTERVAL_MS: positiveInt(10000, 24 * 3600 * 1000),
   /**

@@ -432,11 +432,17 @@ export function isolatedTopics(prefix: string): {
   };
 }
 
-/** Reads a metric's value (summed over its series) from a Prometheus text exposition. */
-export function metricValue(exposition: string, name: string): number {
+/**
+ * Reads a metric's value (summed over its series, or over those that carry every one of `labels`)
+ * from a Prometheus text exposition.
+ */
+export function metricValue(exposition: string, name: string, labels: Record<string, string> = {}): number {
+  const wanted = Object.entries(labels).map(([label, value]) => `${label}=${JSON.stringify(value)}`);
   let total = 0;
   for (const line of exposition.split('\n')) {
-    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (!line.startsWith(`${name} `) && !line.startsWith(`${name}{`)) continue;
+    const series = line.startsWith(`${name}{`) ? line.slice(name.length + 1, line.lastIndexOf('}')).split(',') : [];
+    if (wanted.every((pair) => series.includes(pair))) total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
 }

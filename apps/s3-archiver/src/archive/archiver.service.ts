@@ -6,6 +6,7 @@ import { ARCHIVE_STORE, ARCHIVER_ENV } from '../archiver.tokens';
 import { ArchiverMetrics } from './archiver.metrics';
 import { ArchiveSettings, PartitionArchive } from './partition-archive';
 import { RecordFiling } from './record-filing';
+import { UploadSlots } from './upload-slots';
 
 export { UPLOAD_RETRY } from './partition-archive';
 
@@ -51,6 +52,7 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
         rotateScheduleIntervalMs: env.ARCHIVER_ROTATE_SCHEDULE_INTERVAL_MS,
         localTime: (t) => localTimeMs(t, env.ARCHIVER_TIMEZONE),
       },
+      slots: new UploadSlots(env.ARCHIVER_MAX_UPLOADS_IN_FLIGHT),
       overMemory: () => this.bufferedBytes() > env.ARCHIVER_MAX_BUFFER_BYTES,
       uploaded: (ok) => (this.s3Failing = !ok),
     };

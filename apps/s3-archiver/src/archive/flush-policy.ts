@@ -1,4 +1,4 @@
-export type FlushReason = 'size' | 'time' | 'schedule' | 'partition' | 'memory' | 'shutdown' | 'revoke';
+export type FlushReason = 'size' | 'time' | 'schedule' | 'partition' | 'window' | 'memory' | 'shutdown' | 'revoke';
 
 export interface FlushPolicy {
   readonly flushSize: number;

@@ -7,21 +7,50 @@ export interface BufferedRecord {
   readonly timePath: string;
 }
 
+/** Why an object ends where it does: full, the next record is of another time partition, or the window ended. */
+export type ObjectEnd = 'size' | 'partition' | 'window';
+
+/** The next object of a window: its records (oldest first) and why it ends there. */
+export interface PlannedObject {
+  readonly records: readonly BufferedRecord[];
+  readonly end: ObjectEnd | 'tail';
+}
+
+/** The records of one offset window, oldest first, with the wall-clock time each arrived. */
+interface Window {
+  readonly index: bigint;
+  records: BufferedRecord[];
+  arrivals: number[];
+}
+
 /**
- * The archive state of one partition. Offsets move through three marks:
- * everything below `committable()` is in S3 or in the dead-letter topic; records from there on
- * are in the buffer; `nextOffset` is the first offset not seen yet. Redelivered records (after a
- * failed batch or a rebalance) are recognised by offset and not buffered twice.
+ * The archive state of one partition. Offsets move through three marks: everything below
+ * `committable()` is in S3 or in the dead-letter topic; records from there on are in the buffer;
+ * `nextOffset` is the first offset not seen yet. Redelivered records (after a failed batch or a
+ * rebalance) are recognised by offset and not buffered twice.
+ *
+ * Records are held by window: offsets [k x size, (k + 1) x size) with size the flush size. No
+ * object crosses a window's end, so every writer of the partition, whatever its history, starts an
+ * object at the first record of each window: windows can be written at the same time without two
+ * writers' objects ever overlapping. Within a window objects follow one another (see PartitionArchive).
  */
 export class PartitionBuffer {
-  private records: BufferedRecord[] = [];
-  private arrivals: number[] = [];
+  /** The windows that hold records, by index; a Map keeps them in the order they were opened, which is offset order. */
+  private readonly windows = new Map<bigint, Window>();
+  /** The window of the newest record seen: only it can still get records. */
+  private newest: bigint | undefined;
+  private count = 0;
   private byteCount = 0;
   /** First offset not seen yet; undefined until the first record. */
   private next: bigint | undefined;
+  private readonly windowOffsets: bigint;
+
+  constructor(readonly flushSize: number) {
+    this.windowOffsets = BigInt(flushSize);
+  }
 
   get size(): number {
-    return this.records.length;
+    return this.count;
   }
 
   get bytes(): number {
@@ -30,17 +59,22 @@ export class PartitionBuffer {
 
   /** Wall-clock time the oldest buffered record arrived, for the rotate interval. */
   get openedAt(): number | undefined {
-    return this.arrivals[0];
+    return this.oldest()?.arrivals[0];
   }
 
   /** Time of the oldest buffered record (its Kafka timestamp), for the oldest-record age metric. */
   get oldestRecordTime(): number | undefined {
-    return this.records[0]?.timestamp;
+    return this.oldest()?.records[0]?.timestamp;
   }
 
-  /** The time partition of what the buffer holds: the archiver writes it out before taking a record of another. */
-  get timePath(): string | undefined {
-    return this.records[0]?.timePath;
+  /** The windows that hold records, oldest first. */
+  get windowIndexes(): bigint[] {
+    return [...this.windows.keys()];
+  }
+
+  /** The last offset of the window an offset belongs to. */
+  windowEnd(offset: bigint): bigint {
+    return (offset / this.windowOffsets + 1n) * this.windowOffsets - 1n;
   }
 
   /** True when the record was already seen (a redelivery) and must be ignored. */
@@ -54,30 +88,68 @@ export class PartitionBuffer {
   }
 
   append(record: BufferedRecord, now: number): void {
-    this.records.push(record);
-    this.arrivals.push(now);
+    const index = record.offset / this.windowOffsets;
+    let window = this.windows.get(index);
+    if (!window) {
+      window = { index, records: [], arrivals: [] };
+      this.windows.set(index, window);
+      this.newest = index;
+    }
+    window.records.push(record);
+    window.arrivals.push(now);
+    this.count++;
     this.byteCount += record.line.length;
     this.next = record.offset + 1n;
   }
 
-  /** The oldest `count` records, still in the buffer until `drop` says they are archived. */
-  peek(count: number): readonly BufferedRecord[] {
-    return this.records.slice(0, count);
+  /**
+   * The next object of a window: from its oldest record, up to `flush size` records of one time
+   * partition. It ends for its size, because a record of another time partition follows it, or
+   * because the window can get no more records (a later window has records); otherwise it is the
+   * open tail of the newest window, written only by a timed or final flush.
+   */
+  nextObject(index: bigint): PlannedObject | undefined {
+    const window = this.windows.get(index);
+    const first = window?.records[0];
+    if (!window || !first) return undefined;
+    let n = 1;
+    while (n < this.flushSize && n < window.records.length && window.records[n]?.timePath === first.timePath) n++;
+    const records = window.records.slice(0, n);
+    if (n === this.flushSize) return { records, end: 'size' };
+    if (n < window.records.length) return { records, end: 'partition' };
+    return { records, end: index === this.newest ? 'tail' : 'window' };
   }
 
-  /** Removes every buffered record at or below `lastOffset` (archived by us or by someone else). */
-  dropThrough(lastOffset: bigint): void {
-    let index = 0;
-    while (index < this.records.length && this.records[index].offset <= lastOffset) index++;
-    if (index === 0) return;
-    for (const record of this.records.slice(0, index)) this.byteCount -= record.line.length;
-    this.records = this.records.slice(index);
-    this.arrivals = this.arrivals.slice(index);
-    if (this.next === undefined || this.next <= lastOffset) this.next = lastOffset + 1n;
+  /**
+   * Removes the buffered records from `first` through `last` (an object now in S3, ours or one
+   * someone else wrote), and counts every offset through `last` as seen.
+   */
+  dropRange(first: bigint, last: bigint): void {
+    for (let index = first / this.windowOffsets; index <= last / this.windowOffsets; index++) {
+      const window = this.windows.get(index);
+      if (!window) continue;
+      let from = 0;
+      while (from < window.records.length && (window.records[from]?.offset ?? first) < first) from++;
+      let to = from;
+      while (to < window.records.length && (window.records[to]?.offset ?? last + 1n) <= last) {
+        this.byteCount -= window.records[to]?.line.length ?? 0;
+        to++;
+      }
+      this.count -= to - from;
+      window.records.splice(from, to - from);
+      window.arrivals.splice(from, to - from);
+      if (window.records.length === 0) this.windows.delete(index);
+    }
+    if (this.next === undefined || this.next <= last) this.next = last + 1n;
   }
 
   /** The offset that may be committed: the first buffered record, or the next unseen one. */
   committable(): bigint | undefined {
-    return this.records[0]?.offset ?? this.next;
+    return this.oldest()?.records[0]?.offset ?? this.next;
+  }
+
+  private oldest(): Window | undefined {
+    for (const window of this.windows.values()) return window;
+    return undefined;
   }
 }
