@@ -1,7 +1,8 @@
 // Archiver benchmark: the output topic pre-filled with transformed web logs, then the archiver
-// writes all of it to S3 at flush size 10 and 10,000. The limits beside it: how many objects of the
-// same size a plain @aws-sdk/client-s3 PutObject loop stores at the same concurrency, and at the
-// concurrency that suits the server best.
+// writes all of it to S3 at flush size 10 and 10,000, and at flush size 10 once more with every S3
+// reply held back as an S3 endpoint some milliseconds away would. The limits beside it: how many
+// objects of the same size a plain @aws-sdk/client-s3 PutObject loop stores at the archiver's
+// default concurrency, and at the concurrency that suits the server best.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
@@ -9,10 +10,17 @@ import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
 import { Rates, ratio, round, table } from './measure';
 import { startTransformer } from './peers';
+import { distantS3 } from './s3-distance';
 
 const BUCKET = 'weblog-archive';
-/** The archiver's default: partitions uploaded at the same time. */
-const CONCURRENCY = 3;
+/** The archiver's default: uploads in flight at the same time (ARCHIVER_MAX_UPLOADS_IN_FLIGHT). */
+const CONCURRENCY = 64;
+/** The runs: flush size, and what each S3 reply is held back (0: the local server as it is). */
+const RUNS = [
+  { flushSize: 10, s3ReplyDelayMs: 0 },
+  { flushSize: 10_000, s3ReplyDelayMs: 0 },
+  { flushSize: 10, s3ReplyDelayMs: 20 },
+] as const;
 const RAW_SECONDS = 15;
 /** Concurrencies a plain loop is tried at for the server's best, each for RAW_SWEEP_SECONDS. */
 const SWEEP = [1, 3, 8, 16, 32, 64] as const;
@@ -20,6 +28,8 @@ const RAW_SWEEP_SECONDS = 6;
 
 export interface ArchiverRow extends Rates, Footprint {
   readonly flushSize: number;
+  /** Milliseconds each S3 reply was held back, for the round trip of an S3 endpoint further away. */
+  readonly s3ReplyDelayMs: number;
   readonly records: number;
   readonly objects: number;
   readonly averageObjectBytes: number;
@@ -37,13 +47,13 @@ export interface RawPutRate {
   readonly mibPerSecond: number;
 }
 
-function store(): ArchiveStore {
+function store(endpoint = process.env['S3_ENDPOINT']): ArchiveStore {
   return new ArchiveStore(
     createS3Client({
       S3_BUCKET: BUCKET,
       S3_REGION: process.env['S3_REGION'] ?? 'us-east-1',
       S3_FORCE_PATH_STYLE: true,
-      S3_ENDPOINT: process.env['S3_ENDPOINT'],
+      S3_ENDPOINT: endpoint,
     }),
     BUCKET,
   );
@@ -88,59 +98,70 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
 
   const archive = store();
   const rows: ArchiverRow[] = [];
-  for (const flushSize of [10, 10_000]) {
+  for (const { flushSize, s3ReplyDelayMs } of RUNS) {
     const group = uniqueName('bench-archiver');
-    ctx.say(`archiver, flush size ${flushSize.toLocaleString('en-US')}`);
-    const startedAt = process.hrtime.bigint();
-    const archiver = await ServiceProcess.start('s3-archiver', {
-      KAFKA_TOPIC_INPUT: topics.input,
-      KAFKA_TOPIC_OUTPUT: topics.output,
-      KAFKA_TOPIC_DEAD_LETTER: topics['dead-letter'],
-      ARCHIVER_GROUP_ID: group,
-      ARCHIVER_FLUSH_SIZE: String(flushSize),
-      // Each partition's tail is written by time; a short wait keeps it out of the figures.
-      ARCHIVER_ROTATE_INTERVAL_MS: '1000',
-      ARCHIVER_TOPICS_DIR: group,
-      S3_BUCKET: BUCKET,
-    });
-    let measured: Awaited<ReturnType<typeof watch>>;
+    const distant = s3ReplyDelayMs > 0 ? await distantS3(process.env['S3_ENDPOINT'] ?? '', s3ReplyDelayMs) : undefined;
+    const target = distant ? store(distant.endpoint) : archive;
+    ctx.say(`archiver, flush size ${flushSize.toLocaleString('en-US')}${distant ? `, each S3 reply ${s3ReplyDelayMs} ms later` : ''}`);
     try {
-      // Offsets are committed only after the upload: committed records are records in S3.
-      measured = await watch(archiver, startedAt, committedBy(ctx, group, topics.output), records, 1_800_000);
+      const startedAt = process.hrtime.bigint();
+      const archiver = await ServiceProcess.start('s3-archiver', {
+        KAFKA_TOPIC_INPUT: topics.input,
+        KAFKA_TOPIC_OUTPUT: topics.output,
+        KAFKA_TOPIC_DEAD_LETTER: topics['dead-letter'],
+        ARCHIVER_GROUP_ID: group,
+        ARCHIVER_FLUSH_SIZE: String(flushSize),
+        // Each partition's tail is written by time; a short wait keeps it out of the figures.
+        ARCHIVER_ROTATE_INTERVAL_MS: '1000',
+        ARCHIVER_TOPICS_DIR: group,
+        S3_BUCKET: BUCKET,
+        ...(distant ? { S3_ENDPOINT: distant.endpoint } : {}),
+      });
+      let measured: Awaited<ReturnType<typeof watch>>;
+      try {
+        // Offsets are committed only after the upload: committed records are records in S3.
+        measured = await watch(archiver, startedAt, committedBy(ctx, group, topics.output), records, 1_800_000);
+      } finally {
+        await archiver.stop();
+      }
+      let objects = 0;
+      let bytes = 0;
+      let sample = '';
+      for await (const object of archive.list(`${group}/`)) {
+        objects++;
+        bytes += object.size;
+        if (objects === 1) sample = object.key;
+      }
+      const averageObjectBytes = Math.round(bytes / Math.max(objects, 1));
+      // The limit: the same bytes as a real object, stored by a plain loop over the same distance.
+      const body = await archive.read(sample);
+      ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
+      const raw = await rawPutRate(target, body, CONCURRENCY, RAW_SECONDS);
+      let best: RawPutRate & { concurrency: number } = { ...raw, concurrency: CONCURRENCY };
+      for (const concurrency of SWEEP) {
+        const tried = await rawPutRate(target, body, concurrency, RAW_SWEEP_SECONDS);
+        ctx.say(`  plain PutObject loop at concurrency ${concurrency}: ${tried.objectsPerSecond} objects/s`);
+        if (tried.objectsPerSecond > best.objectsPerSecond) best = { ...tried, concurrency };
+      }
+      rows.push({
+        flushSize,
+        s3ReplyDelayMs,
+        records,
+        ...measured.rates,
+        ...measured.footprint,
+        objects,
+        averageObjectBytes,
+        objectsPerSecond: round(measured.rates.sustainedPerSecond / flushSize, 1),
+        raw,
+        best,
+      });
+      ctx.say(`  ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s; plain loop ${raw.objectsPerSecond} objects/s`);
     } finally {
-      await archiver.stop();
+      if (distant) {
+        target.client.destroy();
+        await distant.close();
+      }
     }
-    let objects = 0;
-    let bytes = 0;
-    let sample = '';
-    for await (const object of archive.list(`${group}/`)) {
-      objects++;
-      bytes += object.size;
-      if (objects === 1) sample = object.key;
-    }
-    const averageObjectBytes = Math.round(bytes / Math.max(objects, 1));
-    // The limit: the same bytes as a real object, stored by a plain loop.
-    const body = await archive.read(sample);
-    ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
-    const raw = await rawPutRate(archive, body, CONCURRENCY, RAW_SECONDS);
-    let best: RawPutRate & { concurrency: number } = { ...raw, concurrency: CONCURRENCY };
-    for (const concurrency of SWEEP) {
-      const tried = await rawPutRate(archive, body, concurrency, RAW_SWEEP_SECONDS);
-      ctx.say(`  plain PutObject loop at concurrency ${concurrency}: ${tried.objectsPerSecond} objects/s`);
-      if (tried.objectsPerSecond > best.objectsPerSecond) best = { ...tried, concurrency };
-    }
-    rows.push({
-      flushSize,
-      records,
-      ...measured.rates,
-      ...measured.footprint,
-      objects,
-      averageObjectBytes,
-      objectsPerSecond: round(measured.rates.sustainedPerSecond / flushSize, 1),
-      raw,
-      best,
-    });
-    ctx.say(`  ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s; plain loop ${raw.objectsPerSecond} objects/s`);
   }
   archive.client.destroy();
   return rows;
@@ -150,6 +171,7 @@ export function archiverTable(rows: ArchiverRow[]): string {
   return table(
     [
       'flush size',
+      'S3 reply held back ms',
       'records',
       'objects',
       'object bytes',
@@ -166,6 +188,7 @@ export function archiverTable(rows: ArchiverRow[]): string {
     ],
     rows.map((r) => [
       r.flushSize,
+      r.s3ReplyDelayMs,
       r.records,
       r.objects,
       r.averageObjectBytes,

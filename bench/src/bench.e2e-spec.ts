@@ -63,14 +63,21 @@ describe('npm run bench', () => {
     }
   });
 
-  it('archiver: every record in S3 at flush size 10 and 10,000, beside the plain PutObject rate', async () => {
+  it('archiver: every record in S3 at flush size 10 and 10,000, and at 10 with S3 replies held back, beside the plain PutObject rate', async () => {
     const rows = await bench<ArchiverRow[]>('archiver', 5000);
-    expect(rows.map((r) => r.flushSize)).toEqual([10, 10000]);
-    const [small, large] = rows;
+    expect(rows.map((r) => [r.flushSize, r.s3ReplyDelayMs])).toEqual([
+      [10, 0],
+      [10000, 0],
+      [10, 20],
+    ]);
+    const [small, large, distant] = rows;
     // Objects of at most 10 records hold all 5,000; objects of up to 10,000 need one per partition.
     expect(small?.objects).toBeGreaterThanOrEqual(500);
     expect(large?.objects).toBeGreaterThanOrEqual(3);
     expect(large?.objects).toBeLessThan(small?.objects ?? 0);
+    expect(distant?.objects).toBeGreaterThanOrEqual(500);
+    // Held back 20 ms a reply, one loop stores at most 50 objects a second: more in flight is faster.
+    expect(distant?.best.objectsPerSecond).toBeGreaterThan(50);
     for (const row of rows) {
       expect(row.raw.objects).toBeGreaterThan(0);
       // The best of the sweep is at least the loop at the archiver's own concurrency.
