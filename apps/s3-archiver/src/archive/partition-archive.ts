@@ -15,6 +15,9 @@ import { UploadSlots } from './upload-slots';
  */
 export const UPLOAD_RETRY = { initialMs: 500, maxMs: 10000 } as const;
 
+/** The least time between two reports of a partition's durable offset made by uploads that complete between batches. */
+const REPORT_EVERY_MS = 100;
+
 /** What every partition's archive shares: where and how objects are written, and the limits across partitions. */
 export interface ArchiveSettings {
   readonly store: ArchiveStore;
@@ -49,6 +52,9 @@ type WindowMode = 'first' | 'parallel' | 'serial';
  * Objects keep to windows of `flush size` offsets (PartitionBuffer), so the objects of different
  * windows are uploaded at the same time, up to ARCHIVER_MAX_UPLOADS_IN_FLIGHT across partitions;
  * within a window each object starts where the one before it ended, as it did before windows.
+ * A batch starts the uploads of its windows and returns, so the next batch is fetched while they
+ * run; each upload that completes reports what is durable then. A batch waits while the partition
+ * holds more windows than twice the uploads that can run, so memory stays bounded by what S3 takes.
  */
 export class PartitionArchive {
   private readonly logger = new Logger(PartitionArchive.name);
@@ -60,6 +66,14 @@ export class PartitionArchive {
   private closed = false;
   private failures = 0;
   private retryAt = 0;
+  /** The windows being written, each by one task that settles without rejecting. */
+  private readonly writing = new Map<bigint, Promise<void>>();
+  /** The first error of a write since the last foreground write; no window starts while it is set. */
+  private failure: { readonly error: unknown } | undefined;
+  private reporting?: Promise<void>;
+  private reportAgain = false;
+  /** The first offset this archive took. */
+  private began: bigint | undefined;
 
   constructor(
     readonly topic: string,
@@ -82,17 +96,22 @@ export class PartitionArchive {
     };
   }
 
-  /** A batch: buffer it and write every full object; what is in S3 by the end is reported durable. */
+  /**
+   * A batch: buffer it and start writing every ready object; what is in S3 when it returns is
+   * reported durable, and the rest as its uploads complete.
+   */
   take(batch: KafkaBatch, ctx: KafkaBatchContext): Promise<BatchResult> {
     this.report = ctx.durability();
     return this.queue.run(async () => {
       if (this.closed) throw new BatchDeclined(`${this.topic}/${this.partition} is closing`);
-      // Full objects left by a failed attempt go first; while S3 fails this throws, and the
-      // transport keeps the partition paused with backoff instead of buffering more.
-      await this.flushReady();
+      while (this.writing.size > 0 && this.buffer.windowCount > 2 * this.settings.slots.size) await Promise.race(this.writing.values());
+      // Objects whose upload failed go first, in the foreground; while S3 fails this throws, and
+      // the transport keeps the partition paused with backoff instead of buffering more.
+      if (this.failure) await this.writeAll(undefined);
       for (const message of batch.messages) {
         const offset = BigInt(message.offset);
         if (this.buffer.seen(offset)) continue;
+        this.began ??= offset;
         const filed = this.settings.filing.file(this.topic, this.partition, message);
         if (!filed.ok) {
           await ctx.deadLetter(message, filed.failure);
@@ -100,23 +119,29 @@ export class PartitionArchive {
           continue;
         }
         this.buffer.append({ offset, line: filed.line, timestamp: Number(message.timestamp), timePath: filed.timePath }, Date.now());
-        if (this.settings.overMemory()) await this.flushAll('memory');
+        if (this.settings.overMemory()) await this.writeAll('memory');
       }
-      await this.flushReady();
-      const durableBelow = this.buffer.committable();
+      this.startWindows(undefined);
+      const durableBelow = this.durableBelow();
       return durableBelow === undefined ? {} : { durableBelow };
     });
   }
 
-  /** The wall-clock rules: a buffer is written once it is `rotate interval` old or a schedule boundary passed. */
+  /**
+   * The wall-clock rules: what waits is written once it is `rotate interval` old or a schedule
+   * boundary passed; uploads that failed in the background are tried again, with backoff, even
+   * when no batch comes.
+   */
   tick(now: number): void {
     if (this.closed || now < this.retryAt) return;
-    const reason = flushReason(this.settings.policy, this.buffer.size, this.buffer.openedAt, now);
-    if (reason !== 'time' && reason !== 'schedule') return;
+    const waiting = this.buffer.waiting(this.writing);
+    const reason = flushReason(this.settings.policy, waiting.size, waiting.openedAt, now);
+    const timed = reason === 'time' || reason === 'schedule' ? reason : undefined;
+    if (!timed && !this.failure) return;
     this.retryAt = Number.MAX_SAFE_INTEGER;
     this.queue
       .run(async () => {
-        await this.flushAll(reason);
+        await this.writeAll(timed);
         await this.reportDurable();
       })
       .then(
@@ -127,7 +152,9 @@ export class PartitionArchive {
         (error: unknown) => {
           this.failures++;
           this.retryAt = Date.now() + backoffDelay(this.failures, UPLOAD_RETRY.initialMs, UPLOAD_RETRY.maxMs);
-          this.logger.warn(`timed flush of ${this.id} failed (attempt ${this.failures}): ${describe(error)}`);
+          this.logger.warn(
+            `${timed ? 'timed flush' : 'retried upload'} of ${this.id} failed (attempt ${this.failures}): ${describe(error)}`,
+          );
         },
       );
   }
@@ -140,7 +167,7 @@ export class PartitionArchive {
     this.closed = true;
     this.report = undefined;
     return this.queue
-      .run(() => this.flushAll('revoke'))
+      .run(() => this.writeAll('revoke'))
       .catch((error: unknown) => this.logger.warn(`could not write revoked ${this.id}; its new owner will: ${describe(error)}`));
   }
 
@@ -149,7 +176,7 @@ export class PartitionArchive {
     this.closed = true;
     return this.queue
       .run(async () => {
-        await this.flushAll('shutdown');
+        await this.writeAll('shutdown');
         await this.reportDurable();
       })
       .catch((error: unknown) => this.logger.error(`could not flush ${this.id} on shutdown; it will be read again: ${describe(error)}`));
@@ -159,35 +186,85 @@ export class PartitionArchive {
     return `${this.topic}/${this.partition}`;
   }
 
-  private async reportDurable(): Promise<void> {
+  /**
+   * The offset below which everything taken is in S3 or dead-lettered, once that is more than
+   * where this archive began: a partition none of whose records reached S3 yet commits nothing.
+   */
+  private durableBelow(): bigint | undefined {
     const offset = this.buffer.committable();
+    return offset !== undefined && this.began !== undefined && offset > this.began ? offset : undefined;
+  }
+
+  private async reportDurable(): Promise<void> {
+    const offset = this.durableBelow();
     if (offset !== undefined && this.report) await this.report(offset);
   }
 
-  /** Writes every object that is ready: full, closed by a time partition, or the rest of a window that is over. */
-  private flushReady(): Promise<void> {
-    return this.flushWindows(undefined);
-  }
-
-  /** Writes everything buffered, the open tail included. */
-  private flushAll(reason: FlushReason): Promise<void> {
-    return this.flushWindows(reason);
+  /** Reports what is durable after an upload completed: one report at a time, then the latest offset. */
+  private reportSoon(): void {
+    if (!this.report) return;
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
+    this.reporting = (async () => {
+      do {
+        this.reportAgain = false;
+        await this.reportDurable();
+        // Each report is a commit: a few a second are enough, and the broker is spared one per object.
+        if (this.reportAgain) await new Promise((resolve) => setTimeout(resolve, REPORT_EVERY_MS).unref());
+      } while (this.reportAgain && this.report);
+    })()
+      .catch((error: unknown) => this.logger.warn(`could not report ${this.id} durable; the next batch will: ${describe(error)}`))
+      .finally(() => (this.reporting = undefined));
   }
 
   /**
-   * Writes the windows' objects: one window after another until this life of the partition has
-   * created an object of its own (see WindowMode), then every window at once. Every window runs to
-   * its end even when another fails, so nothing is still uploading when this settles.
+   * Writes what is ready (with `tail`, everything buffered) and waits until nothing is being
+   * written; throws the first error of a write, so a failing S3 fails the batch, timed flush or
+   * drain that asked.
    */
-  private async flushWindows(tail: FlushReason | undefined): Promise<void> {
-    const windows = this.buffer.windowIndexes;
-    while (this.mode !== 'parallel') {
-      const index = windows.shift();
-      if (index === undefined) return;
-      await this.flushWindow(index, tail);
+  private async writeAll(tail: FlushReason | undefined): Promise<void> {
+    await Promise.all(this.writing.values());
+    this.retryFailed();
+    for (;;) {
+      this.startWindows(tail);
+      if (this.writing.size === 0) break;
+      await Promise.all(this.writing.values());
     }
-    const outcomes = await Promise.allSettled(windows.map((index) => this.flushWindow(index, tail)));
-    for (const outcome of outcomes) if (outcome.status === 'rejected') throw outcome.reason;
+    const failed = this.failure;
+    if (failed) throw failed.error;
+  }
+
+  /** Forgets the failure of a background write, whose objects the next foreground write tries again. */
+  private retryFailed(): void {
+    this.failure = undefined;
+  }
+
+  /**
+   * Starts a write of every window with a ready object that is not being written (with `tail`,
+   * every window): all of them at once, or, until this life of the partition created an object of
+   * its own (see WindowMode), one window at a time, the next started when the one before it ends.
+   */
+  private startWindows(tail: FlushReason | undefined): void {
+    for (const index of this.buffer.windowIndexes) {
+      if (this.failure || (this.mode !== 'parallel' && this.writing.size > 0)) return;
+      if (this.writing.has(index)) continue;
+      const planned = this.buffer.nextObject(index);
+      if (!planned || (planned.end === 'tail' && tail === undefined)) continue;
+      const write = this.flushWindow(index, tail).then(
+        () => {
+          this.writing.delete(index);
+          this.reportSoon();
+          this.startWindows(tail);
+        },
+        (error: unknown) => {
+          this.writing.delete(index);
+          this.failure ??= { error };
+        },
+      );
+      this.writing.set(index, write);
+    }
   }
 
   /** Writes one window's objects, each after the one before it; the open tail only when `tail` says why. */

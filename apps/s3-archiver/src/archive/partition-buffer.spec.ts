@@ -47,9 +47,32 @@ describe('PartitionBuffer', () => {
     const buffer = new PartitionBuffer(10);
     buffer.append(record(0), 1000);
     buffer.append(record(1), 2000);
-    expect(buffer.openedAt).toBe(1000);
+    expect(buffer.waiting(new Map())).toEqual({ size: 2, openedAt: 1000 });
     buffer.dropRange(0n, 0n);
-    expect(buffer.openedAt).toBe(2000);
+    expect(buffer.waiting(new Map())).toEqual({ size: 1, openedAt: 2000 });
+  });
+
+  it('leaves the windows being written out of what waits for the flush rules', () => {
+    const buffer = new PartitionBuffer(10);
+    for (let o = 0; o < 25; o++) buffer.append(record(o), 1000 + o);
+    expect(buffer.waiting(new Map([[0n, true]]))).toEqual({ size: 15, openedAt: 1010 });
+    expect(
+      buffer.waiting(
+        new Map([
+          [0n, true],
+          [1n, true],
+        ]),
+      ),
+    ).toEqual({ size: 5, openedAt: 1020 });
+    expect(
+      buffer.waiting(
+        new Map([
+          [0n, true],
+          [1n, true],
+          [2n, true],
+        ]),
+      ),
+    ).toEqual({ size: 0, openedAt: undefined });
   });
 
   it('skips what another writer archived beyond the buffer, so later deliveries of it are ignored', () => {

@@ -57,14 +57,29 @@ export class PartitionBuffer {
     return this.byteCount;
   }
 
-  /** Wall-clock time the oldest buffered record arrived, for the rotate interval. */
-  get openedAt(): number | undefined {
-    return this.oldest()?.arrivals[0];
-  }
-
   /** Time of the oldest buffered record (its Kafka timestamp), for the oldest-record age metric. */
   get oldestRecordTime(): number | undefined {
     return this.oldest()?.records[0]?.timestamp;
+  }
+
+  /**
+   * The records of the windows not in `busy` (the ones being written): how many, and when the
+   * oldest of them arrived. They are what waits for the flush rules.
+   */
+  waiting(busy: ReadonlyMap<bigint, unknown>): { readonly size: number; readonly openedAt: number | undefined } {
+    let size = 0;
+    let openedAt: number | undefined;
+    for (const window of this.windows.values()) {
+      if (busy.has(window.index)) continue;
+      size += window.records.length;
+      openedAt ??= window.arrivals[0];
+    }
+    return { size, openedAt };
+  }
+
+  /** How many windows hold records. */
+  get windowCount(): number {
+    return this.windows.size;
   }
 
   /** The windows that hold records, oldest first. */
