@@ -24,6 +24,8 @@ const TICK_MS = 200;
 export class ArchiverService implements OnApplicationBootstrap, BeforeApplicationShutdown, OnModuleDestroy, TransportObserver {
   private readonly logger = new Logger(ArchiverService.name);
   private readonly archives = new Map<string, PartitionArchive>();
+  /** Archives of partitions this instance lost, while they write out what they hold. */
+  private readonly leaving = new Set<Promise<void>>();
   private readonly settings: ArchiveSettings;
   private timer?: NodeJS.Timeout;
   private s3Failing = false;
@@ -91,7 +93,7 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
     for (const [id, archive] of this.archives) {
       if (assigned.get(archive.topic)?.includes(archive.partition)) continue;
       this.archives.delete(id);
-      void archive.revoke();
+      this.leave(archive);
     }
   }
 
@@ -106,14 +108,20 @@ export class ArchiverService implements OnApplicationBootstrap, BeforeApplicatio
     const archive = this.archives.get(id);
     if (!archive) return;
     this.archives.delete(id);
-    void archive.revoke();
+    this.leave(archive);
+  }
+
+  /** Lets an archive write out what it holds, and keeps the drain waiting for it. */
+  private leave(archive: PartitionArchive): void {
+    const revoked = archive.revoke().finally(() => this.leaving.delete(revoked));
+    this.leaving.add(revoked);
   }
 
   /** SIGTERM: take no new batches; write every buffer and report it while the consumer is still in the group. */
   async drain(): Promise<void> {
     this.draining = true;
     clearInterval(this.timer);
-    await Promise.all([...this.archives.values()].map((archive) => archive.shutdown()));
+    await Promise.all([...[...this.archives.values()].map((archive) => archive.shutdown()), ...this.leaving]);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

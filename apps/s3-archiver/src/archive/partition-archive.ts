@@ -119,7 +119,7 @@ export class PartitionArchive {
           continue;
         }
         this.buffer.append({ offset, line: filed.line, timestamp: Number(message.timestamp), timePath: filed.timePath }, Date.now());
-        if (this.settings.overMemory()) await this.writeAll('memory');
+        if (this.settings.overMemory()) await this.relieveMemory();
       }
       this.startWindows(undefined);
       const durableBelow = this.durableBelow();
@@ -236,6 +236,15 @@ export class PartitionArchive {
     if (failed) throw failed.error;
   }
 
+  /**
+   * Over ARCHIVER_MAX_BUFFER_BYTES: uploads under way free memory as they complete, so wait for
+   * them first; only what is still too much is written at once, open tails included.
+   */
+  private async relieveMemory(): Promise<void> {
+    while (this.writing.size > 0 && this.settings.overMemory()) await Promise.race(this.writing.values());
+    if (this.settings.overMemory()) await this.writeAll('memory');
+  }
+
   /** Forgets the failure of a background write, whose objects the next foreground write tries again. */
   private retryFailed(): void {
     this.failure = undefined;
@@ -292,6 +301,8 @@ export class PartitionArchive {
       recordCount: chunk.length,
     };
     const outcome = await slots.run(async () => {
+      // While it waited for a slot, an object that crosses windows may have covered these records.
+      if (!this.buffer.holds(first.offset)) return undefined;
       const endTimer = metrics.uploadSeconds.startTimer();
       try {
         const put = await store.putIfAbsent(
@@ -308,6 +319,7 @@ export class PartitionArchive {
         throw error;
       }
     });
+    if (!outcome) return;
     this.settings.uploaded(true);
     metrics.flushed(reason);
     if (outcome.created) {

@@ -143,6 +143,8 @@ describe('PartitionBuffer', () => {
       const buffer = new PartitionBuffer(10);
       for (let o = 0; o < 30; o++) buffer.append(record(o), 0);
       buffer.dropRange(0n, 14n);
+      expect(buffer.holds(12n)).toBe(false);
+      expect(buffer.holds(15n)).toBe(true);
       expect(buffer.windowIndexes).toEqual([1n, 2n]);
       expect(offsets(buffer.nextObject(1n))).toEqual([15, 16, 17, 18, 19]);
       expect(buffer.size).toBe(15);

@@ -77,6 +77,11 @@ export class PartitionBuffer {
     return { size, openedAt };
   }
 
+  /** True while the record at `offset` is buffered (not yet known to be in S3). */
+  holds(offset: bigint): boolean {
+    return this.windows.get(offset / this.windowOffsets)?.records.some((r) => r.offset === offset) ?? false;
+  }
+
   /** How many windows hold records. */
   get windowCount(): number {
     return this.windows.size;
