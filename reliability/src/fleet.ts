@@ -216,16 +216,27 @@ export class Fleet {
     const seq = await eventually(() => this.acknowledged(), timeoutMs);
     // Just after a broker restart the partitions may still be electing leaders: ask until it answers.
     const ends = await eventually(() => admin.fetchTopicOffsets(this.topics.output), timeoutMs);
+    let committed = new Map<number, number>();
+    const named = (what: () => string) => (error: unknown) => {
+      throw new Error(`${what()}: ${error instanceof Error ? error.message : String(error)}`);
+    };
     await Promise.all([
-      this.flowingPast(run, seq, timeoutMs),
+      this.flowingPast(run, seq, timeoutMs).catch(named(() => `the verifier saw no sequence of run ${run} above ${seq}`)),
       eventually(
         async () => {
           const [result] = await admin.fetchOffsets({ groupId: this.groups.archiver, topics: [this.topics.output] });
-          const committed = new Map((result?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+          committed = new Map((result?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
           return ends.every((p) => (committed.get(p.partition) ?? -1) >= Number(p.high) || Number(p.high) === 0) ? true : undefined;
         },
         timeoutMs,
         100,
+      ).catch(
+        named(
+          () =>
+            `the archiver did not commit the output topic's ends (committed of end per partition: ${ends
+              .map((p) => `${p.partition}: ${committed.get(p.partition) ?? 'none'} of ${p.high}`)
+              .join(', ')})`,
+        ),
       ),
     ]);
     return Date.now() - since;
