@@ -4,12 +4,14 @@
 // objects of the same size a plain @aws-sdk/client-s3 PutObject loop stores at the archiver's
 // default concurrency, and at the concurrency that suits the server best.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import path from 'node:path';
 import { uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
 import { Rates, ratio, round, table } from './measure';
 import { startTransformer } from './peers';
+import { newestProfile, ProfileWindow, profileLines, stackShares, summarizeProfile } from './profile';
 import { distantS3 } from './s3-distance';
 
 const BUCKET = 'weblog-archive';
@@ -25,6 +27,13 @@ const RAW_SECONDS = 15;
 /** Concurrencies a plain loop is tried at for the server's best, each for RAW_SWEEP_SECONDS. */
 const SWEEP = [1, 3, 8, 16, 32, 64] as const;
 const RAW_SWEEP_SECONDS = 6;
+/** What the archiver's CPU goes to, by the first of these its call stack reaches (script URLs). */
+const STACK_GROUPS = {
+  'S3 client': /@aws-sdk|@smithy|@aws-crypto/,
+  'records (decode, archive line)': /record-filing|archive-line|codec/,
+  kafkajs: /kafkajs/,
+  'HTTP and sockets': /^node:(_http|net|internal\/streams|stream)/,
+} as const;
 
 export interface ArchiverRow extends Rates, Footprint {
   readonly flushSize: number;
@@ -34,6 +43,8 @@ export interface ArchiverRow extends Rates, Footprint {
   readonly objects: number;
   readonly averageObjectBytes: number;
   readonly objectsPerSecond: number;
+  /** With `--profile`: the archiver's CPU profile in spans of the run, and its busy time by where its stacks go. */
+  readonly profile?: { readonly windows: readonly ProfileWindow[]; readonly stacks: Record<string, number> };
   /** A plain loop at the archiver's concurrency. */
   readonly raw: RawPutRate;
   /** A plain loop at the concurrency of the sweep that stored the most objects per second. */
@@ -103,6 +114,7 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
     const distant = s3ReplyDelayMs > 0 ? await distantS3(process.env['S3_ENDPOINT'] ?? '', s3ReplyDelayMs) : undefined;
     const target = distant ? store(distant.endpoint) : archive;
     ctx.say(`archiver, flush size ${flushSize.toLocaleString('en-US')}${distant ? `, each S3 reply ${s3ReplyDelayMs} ms later` : ''}`);
+    const profileDir = ctx.profileDir === undefined ? undefined : path.join(ctx.profileDir, `archiver-${rows.length}`);
     try {
       const startedAt = process.hrtime.bigint();
       const archiver = await ServiceProcess.start('s3-archiver', {
@@ -116,6 +128,7 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
         ARCHIVER_TOPICS_DIR: group,
         S3_BUCKET: BUCKET,
         ...(distant ? { S3_ENDPOINT: distant.endpoint } : {}),
+        ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
       });
       let measured: Awaited<ReturnType<typeof watch>>;
       try {
@@ -143,7 +156,19 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
         ctx.say(`  plain PutObject loop at concurrency ${concurrency}: ${tried.objectsPerSecond} objects/s`);
         if (tried.objectsPerSecond > best.objectsPerSecond) best = { ...tried, concurrency };
       }
+      // Written as the process exits.
+      const cpuProfile = profileDir === undefined ? undefined : newestProfile(profileDir);
+      const profile = cpuProfile && { windows: summarizeProfile(cpuProfile, 2), stacks: stackShares(cpuProfile, STACK_GROUPS) };
+      if (profile) {
+        for (const line of profileLines(profile.windows)) ctx.say(line);
+        ctx.say(
+          `  by stack: ${Object.entries(profile.stacks)
+            .map(([group, share]) => `${group} ${share} %`)
+            .join(', ')}`,
+        );
+      }
       rows.push({
+        ...(profile ? { profile } : {}),
         flushSize,
         s3ReplyDelayMs,
         records,

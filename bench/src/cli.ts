@@ -34,8 +34,9 @@ const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all 
   --out      results file (default bench/results/<benchmark>.json, or <benchmark>-<N>.json for a
              --records N other than the default); with the default, the benchmark's table in
              BENCHMARKS.md is rewritten too (its <benchmark>-<N> section for another size)
-  --profile  transformer only: a CPU profile of our single process in each guarantee, summarised
-             in spans of the run (GC, idle, the busiest functions), in <benchmark>-profile.json;
+  --profile  transformer: a CPU profile of our single process in each guarantee, summarised in
+             spans of the run (GC, idle, the busiest functions); archiver: one of each run, also
+             split by where its stacks go (S3 client, records, kafkajs); in <benchmark>-profile.json;
              BENCHMARKS.md is left as it is (the profiler slows the run)`;
 
 const repositoryRoot = path.resolve(__dirname, '../..');
@@ -72,7 +73,8 @@ async function main(): Promise<number> {
   if (records !== undefined && !(Number.isInteger(records) && records > 0))
     throw new Error(`--records must be a positive whole number, got ${values.records}`);
   if (wanted === 'all' && values.out !== undefined) throw new Error("--out names one benchmark's file: not with all");
-  if (values.profile && wanted !== 'transformer') throw new Error('--profile is for the transformer benchmark');
+  if (values.profile && wanted !== 'transformer' && wanted !== 'archiver')
+    throw new Error('--profile is for the transformer and archiver benchmarks');
   const profileDir = values.profile ? mkdtempSync(path.join(os.tmpdir(), 'weblog-bench-profile-')) : undefined;
 
   const peers = await preparePeers();

@@ -8,6 +8,7 @@ export interface CpuProfile {
   readonly nodes: readonly {
     readonly id: number;
     readonly callFrame: { readonly functionName: string; readonly url: string; readonly lineNumber: number };
+    readonly children?: readonly number[];
   }[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];
@@ -62,6 +63,33 @@ export function summarizeProfile(profile: CpuProfile, windows: number, top = 5):
       top: ranked.slice(0, top).map(([frame, time]) => ({ frame, percent: percent(time, busy) })),
     };
   });
+}
+
+/**
+ * Where a process's busy time goes by whole call stack: each sample counts for the first group
+ * (in the order given) that any frame of its stack belongs to, by the frame's script URL, or for
+ * `other`; garbage collection is a group of its own. Shares in per cent of the busy (not idle) time.
+ */
+export function stackShares(profile: CpuProfile, groups: Readonly<Record<string, RegExp>>): Record<string, number> {
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const named = Object.entries(groups);
+  const time = new Map<string, number>();
+  let busy = 0;
+  profile.samples.forEach((id, i) => {
+    const leaf = byId.get(id)?.callFrame.functionName;
+    if (leaf === IDLE) return;
+    const delta = profile.timeDeltas[i] ?? 0;
+    busy += delta;
+    let group = leaf === GC ? 'garbage collection' : undefined;
+    const urls: string[] = [];
+    for (let at: number | undefined = id; at !== undefined && group === undefined; at = parent.get(at))
+      urls.push(byId.get(at)?.callFrame.url ?? '');
+    group ??= named.find(([, pattern]) => urls.some((url) => pattern.test(url)))?.[0] ?? 'other';
+    time.set(group, (time.get(group) ?? 0) + delta);
+  });
+  return Object.fromEntries([...time].sort((a, b) => b[1] - a[1]).map(([group, t]) => [group, percent(t, busy)]));
 }
 
 /** The newest `.cpuprofile` in a folder, read; undefined when there is none. */
