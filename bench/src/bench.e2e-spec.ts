@@ -80,6 +80,7 @@ describe('npm run bench', () => {
     expect(distant?.best.objectsPerSecond).toBeGreaterThan(50);
     for (const row of rows) {
       expect(row.raw.objects).toBeGreaterThan(0);
+      expect(row.raw.cpuMsPerObject).toBeGreaterThan(0);
       // The best of the sweep is at least the loop at the archiver's own concurrency.
       expect(row.best.objectsPerSecond).toBeGreaterThanOrEqual(row.raw.objectsPerSecond);
     }
