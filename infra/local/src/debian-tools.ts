@@ -15,7 +15,7 @@ const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
  * Debian replaces a version when it ships a fix; the fetch then fails naming the one to update.
  */
 export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
-  nginx: '1.22.1-9+deb12u11',
+  nginx: '1.22.1-9+deb12u12',
   kcat: '1.7.1-2',
   librdkafka1: '2.0.2-1',
   libyajl2: '2.1.0-3+deb12u2',
