@@ -12,7 +12,7 @@ import {
   uniqueName,
 } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
-import { differences, groupCommitted, readArchive, testStore } from './archive-helpers';
+import { ArchiveContents, differences, groupCommitted, readArchive, testStore } from './archive-helpers';
 
 describe('s3-archiver against real Kafka and S3', () => {
   let kafka: Kafka;
@@ -216,5 +216,71 @@ describe('s3-archiver against real Kafka and S3', () => {
     expect(archive.records.map((r) => r.value.event_id)).toEqual([good[0]?.value.event_id, good[2]?.value.event_id]);
     const offsets = await admin.fetchTopicOffsets(topics.deadLetter);
     expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(2);
+  });
+
+  describe('objects in windows of flush size offsets, written side by side', () => {
+    /** [first, last] offsets of each object, in offset order. */
+    const spans = (archive: ArchiveContents) =>
+      archive.objects.map((o) => [Number(o.records[0]?.offset ?? -1), Number(o.records[o.records.length - 1]?.offset ?? -1)]);
+
+    /**
+     * A first archiver of `flushSizeBefore` archives 95 records and stops; then a second one, of
+     * flush size 10, takes the partition with 405 more. Their groups differ, so nothing the first
+     * wrote is committed for the second: it meets those objects beyond its committed offset, as
+     * after a crash between upload and commit or beside a stale instance.
+     */
+    async function handOver(flushSizeBefore: number) {
+      const { topics, groupId, topicsDir, env } = setup(`windows-${flushSizeBefore}`, { ARCHIVER_ROTATE_INTERVAL_MS: '1000' });
+      const sent = records(500, 'windows');
+      const send = (from: number, to: number) =>
+        producer.send({
+          topic: topics.output,
+          acks: -1,
+          messages: sent.slice(from, to).map((r) => ({ partition: 0, key: r.key, value: JSON.stringify(r.value) })),
+        });
+      const archived = (count: number) =>
+        eventually(async () => ((await readArchive(store, topicsDir, topics.output)).records.length >= count ? true : undefined), 60000);
+      const earlier = await startArchiver({
+        ...env,
+        ARCHIVER_GROUP_ID: uniqueName('windows-earlier'),
+        ARCHIVER_FLUSH_SIZE: String(flushSizeBefore),
+      });
+      await send(0, 95);
+      await archived(95);
+      expect(await earlier.stop()).toBe(0);
+      await send(95, 500);
+      const later = await startArchiver(env);
+      await archived(500);
+      await eventually(async () => ((await groupCommitted(admin, groupId, topics.output, 0)) === 500 ? true : undefined));
+      const archive = await readArchive(store, topicsDir, topics.output);
+      expect(
+        differences(
+          sent.map((r) => r.value.event_id),
+          archive.records,
+        ),
+      ).toEqual({ missing: [], duplicated: [] });
+      expect(archive.records.map((r) => Number(r.offset))).toEqual(Array.from({ length: 500 }, (_, i) => i));
+      return { archive, later };
+    }
+
+    it('follows the objects an archiver of the same flush size left, then writes one object per window of 10 offsets', async () => {
+      const { archive, later } = await handOver(10);
+      // The earlier archiver's: nine full windows and a tail written by time.
+      expect(spans(archive).slice(0, 10)).toEqual([...Array.from({ length: 9 }, (_, i) => [i * 10, i * 10 + 9]), [90, 94]]);
+      // The later one's: the rest of that window, then every window whole.
+      expect(spans(archive).slice(10)).toEqual([[95, 99], ...Array.from({ length: 40 }, (_, i) => [100 + i * 10, 109 + i * 10])]);
+      const metrics = (await later.get('/metrics')).text;
+      expect(metricValue(metrics, 'weblog_archiver_conditional_write_conflicts_total')).toBe(10);
+      expect(metricValue(metrics, 'weblog_archiver_flushes_total', { reason: 'window' })).toBe(1);
+      expect(later.logs).not.toContain('offset window');
+    });
+
+    it('follows objects of another flush size that cross its windows, writing window after window from then on', async () => {
+      const { archive, later } = await handOver(13);
+      // Written with windows of 13 offsets: seven full ones and a tail by time.
+      expect(spans(archive).slice(0, 8)).toEqual([...Array.from({ length: 7 }, (_, i) => [i * 13, i * 13 + 12]), [91, 94]]);
+      expect(spans(archive).slice(8)).toEqual([[95, 99], ...Array.from({ length: 40 }, (_, i) => [100 + i * 10, 109 + i * 10])]);
+      expect(later.logs).toContain('runs past its offset window');
+    });
   });
 });
