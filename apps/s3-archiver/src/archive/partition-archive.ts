@@ -54,7 +54,8 @@ type WindowMode = 'first' | 'parallel' | 'serial';
  * within a window each object starts where the one before it ended, as it did before windows.
  * A batch starts the uploads of its windows and returns, so the next batch is fetched while they
  * run; each upload that completes reports what is durable then. A batch waits while the partition
- * holds more windows than twice the uploads that can run, so memory stays bounded by what S3 takes.
+ * holds more windows than twice the uploads that can run, and, over ARCHIVER_MAX_BUFFER_BYTES
+ * across partitions, for uploads under way before it writes anything early.
  */
 export class PartitionArchive {
   private readonly logger = new Logger(PartitionArchive.name);
