@@ -262,11 +262,14 @@ export class PartitionArchive {
       if (this.writing.has(index)) continue;
       const planned = this.buffer.nextObject(index);
       if (!planned || (planned.end === 'tail' && tail === undefined)) continue;
+      const modeAtStart = this.mode;
       const write = this.flushWindow(index, tail).then(
         () => {
           this.writing.delete(index);
           this.reportSoon();
-          this.startWindows(tail);
+          // Side by side, each batch starts its own windows; only a write that ends one at a time
+          // (or the one that made the windows go side by side, or a final flush) starts the next.
+          if (this.mode !== 'parallel' || modeAtStart !== 'parallel' || tail !== undefined) this.startWindows(tail);
         },
         (error: unknown) => {
           this.writing.delete(index);

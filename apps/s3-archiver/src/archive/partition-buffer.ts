@@ -18,7 +18,6 @@ export interface PlannedObject {
 
 /** The records of one offset window, oldest first, with the wall-clock time each arrived. */
 interface Window {
-  readonly index: bigint;
   records: BufferedRecord[];
   arrivals: number[];
 }
@@ -69,8 +68,8 @@ export class PartitionBuffer {
   waiting(busy: ReadonlyMap<bigint, unknown>): { readonly size: number; readonly openedAt: number | undefined } {
     let size = 0;
     let openedAt: number | undefined;
-    for (const window of this.windows.values()) {
-      if (busy.has(window.index)) continue;
+    for (const [index, window] of this.windows) {
+      if (busy.has(index)) continue;
       size += window.records.length;
       openedAt ??= window.arrivals[0];
     }
@@ -111,7 +110,7 @@ export class PartitionBuffer {
     const index = record.offset / this.windowOffsets;
     let window = this.windows.get(index);
     if (!window) {
-      window = { index, records: [], arrivals: [] };
+      window = { records: [], arrivals: [] };
       this.windows.set(index, window);
       this.newest = index;
     }
