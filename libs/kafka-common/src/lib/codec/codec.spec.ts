@@ -125,4 +125,28 @@ describe('conform', () => {
     // Conforming to one contract vouches for nothing else: a lower-case log is no TransformedWebLog.
     expect(() => encode(TransformedWebLogContract, conformed.value as never)).toThrow(/violates TransformedWebLog/);
   });
+
+  it('vouches for no copy: a spread or an assigned copy that was changed is refused, and the bytes carry no mark', () => {
+    const log = aWebLog();
+    const plain = { ...log };
+    const conformed = conform(WebLogContract, log);
+    if (!conformed.ok) throw new Error('a valid web log did not conform');
+    expect(() => encode(WebLogContract, { ...conformed.value, status_code: 42 })).toThrow(/violates WebLog/);
+    expect(() => encode(WebLogContract, Object.assign({}, conformed.value, { status_code: 42 }))).toThrow(/violates WebLog/);
+    expect(Object.keys(conformed.value)).toEqual(Object.keys(plain));
+    expect(encode(WebLogContract, conformed.value).toString('utf8')).toBe(JSON.stringify(plain));
+  });
+
+  it('checks a frozen value again when it is encoded', () => {
+    const frozen = Object.freeze(aWebLog());
+    const conformed = conform(WebLogContract, frozen);
+    expect(conformed.ok).toBe(true);
+    const quickCheck = jest.spyOn(WebLogContract as { quickAccept: (value: unknown) => boolean }, 'quickAccept');
+    try {
+      encode(WebLogContract, frozen);
+      expect(quickCheck).toHaveBeenCalledTimes(1);
+    } finally {
+      quickCheck.mockRestore();
+    }
+  });
 });

@@ -126,12 +126,24 @@ function endOfString(text: string, start: number): number {
 }
 
 /**
- * Values that passed their contract in this process, by the contract they passed: `encode` need
- * not check them a second time. Objects from `conform` only: the schema's fresh copies, or values
- * the quick check accepted, which the caller hands over with the call; the contracts' values are
- * read-only.
+ * Marks a value that passed its contract in this process with the contract it passed: `encode`
+ * need not check it a second time. Objects from `conform` only: the schema's fresh copies, or
+ * values the quick check accepted, which the caller hands over with the call; the contracts'
+ * values are read-only. The mark is a property of the object itself, keyed by a symbol and not
+ * enumerable, so JSON, `Object.keys`, a spread and `Object.assign` all leave it out: a copy is
+ * checked again. (A WeakMap did the same at about three times the cost a record, most of it in
+ * the garbage collector's work on its entries.) A frozen object cannot take it and is checked
+ * again when encoded.
  */
-const conforming = new WeakMap<object, Contract<unknown>>();
+const CONFORMS_TO = Symbol('conformsTo');
+
+function markConforming(value: object, contract: Contract<unknown>): void {
+  if (Object.isExtensible(value)) Object.defineProperty(value, CONFORMS_TO, { value: contract, configurable: true });
+}
+
+function conformsTo(value: object): unknown {
+  return (value as { [CONFORMS_TO]?: unknown })[CONFORMS_TO];
+}
 
 export type ConformResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly detail: string };
 
@@ -141,12 +153,12 @@ export type ConformResult<T> = { readonly ok: true; readonly value: T } | { read
  */
 export function conform<T>(contract: Contract<T>, value: unknown): ConformResult<T> {
   if (typeof value === 'object' && value !== null && contract.quickAccept?.(value) === true) {
-    conforming.set(value, contract);
+    markConforming(value, contract as Contract<unknown>);
     return { ok: true, value: value as T };
   }
   const result = contract.schema.safeParse(value);
   if (!result.success) return { ok: false, detail: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-  if (typeof result.data === 'object' && result.data !== null) conforming.set(result.data, contract);
+  if (typeof result.data === 'object' && result.data !== null) markConforming(result.data, contract as Contract<unknown>);
   return { ok: true, value: result.data };
 }
 
@@ -155,7 +167,7 @@ export function conform<T>(contract: Contract<T>, value: unknown): ConformResult
  * failure here is a bug in the producing code, not bad input, so it throws.
  */
 export function encode<T>(contract: Contract<T>, value: T): Buffer {
-  if (typeof value !== 'object' || value === null || (conforming.get(value) !== contract && contract.quickAccept?.(value) !== true)) {
+  if (typeof value !== 'object' || value === null || (conformsTo(value) !== contract && contract.quickAccept?.(value) !== true)) {
     const result = contract.schema.safeParse(value);
     if (!result.success) {
       throw new TypeError(`refusing to send a value that violates ${contract.name}: ${result.error.message}`);
