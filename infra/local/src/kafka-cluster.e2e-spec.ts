@@ -186,4 +186,54 @@ describe('a three-node KRaft cluster (real brokers)', () => {
       await admin.disconnect();
     }
   });
+
+  it("keeps a consumer in its group while the group's coordinator stops and comes back: commits and heartbeats go to the new coordinator, with no rejoin", async () => {
+    const topic = uniqueName('cluster-coordinator-move');
+    const groupId = uniqueName('cluster-coordinator-move');
+    const admin = kafka.admin();
+    await admin.connect();
+    const consumer = kafka.consumer({ groupId, sessionTimeout: 10000, heartbeatInterval: 300, maxWaitTimeInMs: 100 });
+    let joins = 0;
+    let heartbeats = 0;
+    consumer.on(consumer.events.GROUP_JOIN, () => joins++);
+    consumer.on(consumer.events.HEARTBEAT, () => heartbeats++);
+    const partitions = [0, 1, 2];
+    const commit = (offset: string) => consumer.commitOffsets(partitions.map((partition) => ({ topic, partition, offset })));
+    // Heartbeats the coordinator answered, from now on: the member is alive where the group lives.
+    const answeredHeartbeats = async (count: number) => {
+      const from = heartbeats;
+      await eventually(async () => (heartbeats >= from + count ? true : undefined), 60000, 50);
+    };
+    try {
+      await ensureTopics(admin, [{ name: topic, partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 }]);
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({ autoCommit: false, eachBatch: async () => undefined });
+      await eventually(async () => (joins > 0 ? true : undefined), 60000, 50);
+      // A new group's coordinator can still move while __consumer_offsets settles: start from a member
+      // whose commit and heartbeats the coordinator answered.
+      await commit('1');
+      await answeredHeartbeats(5);
+      const joined = joins;
+
+      const coordinator = await cluster().coordinatorOf(groupId);
+      await coordinator.kill('SIGTERM');
+      await eventually(async () => ((await cluster().coordinatorOf(groupId)).id !== coordinator.id ? true : undefined), 60000, 250);
+      await commit('2');
+      await answeredHeartbeats(5);
+
+      // Back on the same address, the old coordinator answers that it is not the coordinator any more.
+      await coordinator.start();
+      await eventually(async () => ((await cluster().underReplicated()).length === 0 ? true : undefined), 120000, 250);
+      await commit('3');
+      await answeredHeartbeats(5);
+
+      expect(joins).toBe(joined);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      expect(committed?.partitions.map((p) => p.offset)).toEqual(['3', '3', '3']);
+    } finally {
+      await consumer.disconnect().catch(() => undefined);
+      await admin.disconnect();
+    }
+  });
 });
