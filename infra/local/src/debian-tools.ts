@@ -12,7 +12,9 @@ const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg';
 /**
  * Exact versions of what is fetched: the tools and the libraries they link that a minimal Debian
  * (its required packages: libc6, libcrypt1, libpcre2-8-0, zlib1g, liblz4-1, libzstd1) lacks.
- * Debian replaces a version when it ships a fix; the fetch then fails naming the one to update.
+ * Debian stops serving a version when it ships a fix of it: the fix of the same release is then
+ * fetched in its place, with a warning to pin it (`replacementFor`); any other change fails,
+ * naming the one to update.
  */
 export const DEBIAN_PACKAGES: Readonly<Record<string, string>> = {
   nginx: '1.22.1-9+deb12u12',
@@ -93,17 +95,45 @@ function currentUser(): string {
   return name;
 }
 
+/** The pinned versions apt says it no longer serves, from its output. */
+export function unservedPins(aptOutput: string): { readonly name: string; readonly version: string }[] {
+  return [...aptOutput.matchAll(/Version '([^']+)' for '([^']+)' was not found/g)].map((m) => ({ name: m[2] ?? '', version: m[1] ?? '' }));
+}
+
 /** The line apt writes for a pinned version it no longer serves, turned into what to do about it. */
 export function unservedVersion(aptOutput: string): string | undefined {
-  const match = /Version '([^']+)' for '([^']+)' was not found/.exec(aptOutput);
-  if (!match) return undefined;
+  const [pin] = unservedPins(aptOutput);
+  if (!pin) return undefined;
   return (
-    `Debian ${DEBIAN_SUITE} no longer serves ${match[2]} ${match[1]}: pin the version \`apt-cache policy ${match[2]}\` offers ` +
+    `Debian ${DEBIAN_SUITE} no longer serves ${pin.name} ${pin.version}: pin the version \`apt-cache policy ${pin.name}\` offers ` +
     'in DEBIAN_PACKAGES (infra/local/src/debian-tools.ts)'
   );
 }
 
-async function fetchPackages(partial: string, home: string): Promise<void> {
+/** The version apt would fetch now: the Candidate line of `apt-cache policy`. */
+export function candidateVersion(policyOutput: string): string | undefined {
+  const candidate = /^\s*Candidate:\s*(\S+)\s*$/m.exec(policyOutput)?.[1];
+  return candidate === undefined || candidate === '(none)' ? undefined : candidate;
+}
+
+/**
+ * The version to fetch in place of a pin Debian no longer serves: the one it offers, when that is
+ * a stable update of the same release (the same upstream version and Debian revision, another
+ * `+debNNuM` or `~debNNuM`), as a security fix is. A new upstream version or revision is a change
+ * to review, not to take unasked.
+ */
+export function replacementFor(pinned: string, offered: string | undefined): string | undefined {
+  if (offered === undefined || offered === pinned) return undefined;
+  const release = (version: string) => version.replace(/[+~]deb\d+u\d+$/, '');
+  return release(offered) === release(pinned) ? offered : undefined;
+}
+
+async function fetchPackages(
+  partial: string,
+  home: string,
+  packages: Readonly<Record<string, string>>,
+  log: Log,
+): Promise<Record<string, string>> {
   const state = path.join(home, 'apt');
   for (const dir of ['lists/partial', 'cache/archives/partial', 'sources.list.d', 'apt.conf.d', 'preferences.d']) {
     mkdirSync(path.join(state, dir), { recursive: true });
@@ -117,19 +147,37 @@ async function fetchPackages(partial: string, home: string): Promise<void> {
   const logFile = path.join(home, 'apt.log');
   const tool = { env: process.env, cwd: debs, logFile, match: state };
   await runTool('apt-get', [...options, 'update'], tool);
-  const pinned = Object.entries(DEBIAN_PACKAGES).map(([name, version]) => `${name}=${version}`);
-  try {
-    await runTool('apt-get', [...options, 'download', ...pinned], tool);
-  } catch (error) {
-    const unserved = unservedVersion(readFileSync(logFile, 'utf8'));
-    throw unserved ? new Error(unserved) : error;
+  const versions: Record<string, string> = { ...packages };
+  // apt names one unserved pin a try; each may need its own replacement.
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await runTool('apt-get', [...options, 'download', ...Object.entries(versions).map(([name, version]) => `${name}=${version}`)], tool);
+      break;
+    } catch (error) {
+      const output = readFileSync(logFile, 'utf8');
+      const unserved = unservedPins(output);
+      if (unserved.length === 0 || attempt >= Object.keys(versions).length) throw error;
+      for (const { name, version } of unserved) {
+        const policyLog = path.join(home, 'apt-policy.log');
+        await runTool('apt-cache', [...options, 'policy', name], { ...tool, logFile: policyLog });
+        const offered = replacementFor(version, candidateVersion(readFileSync(policyLog, 'utf8')));
+        if (offered === undefined || versions[name] !== version) throw new Error(unservedVersion(output) ?? String(error));
+        log(
+          `Debian ${DEBIAN_SUITE} no longer serves ${name} ${version}; fetching ${offered}, its update of the same release: pin it in DEBIAN_PACKAGES (infra/local/src/debian-tools.ts)`,
+        );
+        versions[name] = offered;
+      }
+    }
   }
   for (const deb of readdirSync(debs).filter((name) => name.endsWith('.deb'))) {
     await runTool('dpkg-deb', ['-x', path.join(debs, deb), partial], { ...tool, logFile: path.join(home, 'dpkg-deb.log') });
   }
+  return versions;
 }
 
-function toolsIn(root: string): DebianTools {
+const VERSIONS_FILE = 'debian-versions.json';
+
+function toolsIn(root: string, packages: Readonly<Record<string, string>>): DebianTools {
   const libraries = ['usr/lib/x86_64-linux-gnu', 'usr/lib/aarch64-linux-gnu', 'lib/x86_64-linux-gnu', 'lib/aarch64-linux-gnu']
     .map((dir) => path.join(root, dir))
     .filter((dir) => existsSync(dir));
@@ -137,7 +185,10 @@ function toolsIn(root: string): DebianTools {
     nginx: path.join(root, 'usr', 'sbin', 'nginx'),
     kcat: path.join(root, 'usr', 'bin', 'kcat'),
     env: { LD_LIBRARY_PATH: libraries.join(':') },
-    versions: DEBIAN_PACKAGES,
+    // What was fetched: the pins, or a fix Debian served in place of one.
+    versions: existsSync(path.join(root, VERSIONS_FILE))
+      ? (JSON.parse(readFileSync(path.join(root, VERSIONS_FILE), 'utf8')) as Record<string, string>)
+      : packages,
   };
 }
 
@@ -158,31 +209,35 @@ function versionOf(tools: DebianTools, binary: string): string {
  * nginx and kcat from Debian's packages, downloaded and unpacked into the cache once per pinned
  * set, never installed: a machine needs apt-get and dpkg-deb, not root.
  */
-export async function prepareDebianTools(log: Log = defaultLog): Promise<DebianTools> {
+export async function prepareDebianTools(
+  log: Log = defaultLog,
+  packages: Readonly<Record<string, string>> = DEBIAN_PACKAGES,
+  cacheDir: string = cacheRoot(),
+): Promise<DebianTools> {
   const source = JSON.stringify({
     suite: DEBIAN_SUITE,
     architecture: debianArchitecture(),
-    packages: DEBIAN_PACKAGES,
+    packages,
     sources: sourcesFile(),
   });
   const root = await cachedArtifact(
     {
-      home: path.join(cacheRoot(), `debian-tools-${DEBIAN_SUITE}`),
+      home: path.join(cacheDir, `debian-tools-${DEBIAN_SUITE}`),
       source,
       output: 'root',
-      what: `nginx ${DEBIAN_PACKAGES['nginx'] ?? ''} and kcat ${DEBIAN_PACKAGES['kcat'] ?? ''}`,
+      what: `nginx and kcat from Debian ${DEBIAN_SUITE}`,
       announce: `fetching nginx and kcat from Debian ${DEBIAN_SUITE}'s packages (first run only)`,
       requirements: requireApt,
       build: async (partial, home) => {
-        await fetchPackages(partial, home);
-        const tools = toolsIn(partial);
+        writeFileSync(path.join(partial, VERSIONS_FILE), JSON.stringify(await fetchPackages(partial, home, packages, log), null, 2));
+        const tools = toolsIn(partial, packages);
         versionOf(tools, tools.nginx);
         versionOf(tools, tools.kcat);
       },
     },
     log,
   );
-  return toolsIn(root);
+  return toolsIn(root, packages);
 }
 
 /** The version lines of `nginx -V` and `kcat -V` from the cache, for the warm-up's report. */

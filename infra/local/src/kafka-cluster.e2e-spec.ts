@@ -202,14 +202,14 @@ describe('a three-node KRaft cluster (real brokers)', () => {
     // Heartbeats the coordinator answered, from now on: the member is alive where the group lives.
     const answeredHeartbeats = async (count: number) => {
       const from = heartbeats;
-      await eventually(async () => (heartbeats >= from + count ? true : undefined), 60000, 50);
+      await eventually(() => Promise.resolve(heartbeats >= from + count ? true : undefined), 60000, 50);
     };
     try {
       await ensureTopics(admin, [{ name: topic, partitions: 3, replicationFactor: 3, minInsyncReplicas: 2 }]);
       await consumer.connect();
       await consumer.subscribe({ topics: [topic], fromBeginning: true });
-      await consumer.run({ autoCommit: false, eachBatch: async () => undefined });
-      await eventually(async () => (joins > 0 ? true : undefined), 60000, 50);
+      await consumer.run({ autoCommit: false, eachBatch: () => Promise.resolve() });
+      await eventually(() => Promise.resolve(joins > 0 ? true : undefined), 60000, 50);
       // A new group's coordinator can still move while __consumer_offsets settles: start from a member
       // whose commit and heartbeats the coordinator answered.
       await commit('1');

@@ -152,12 +152,12 @@ export type ConformResult<T> = { readonly ok: true; readonly value: T } | { read
  */
 export function conform<T>(contract: Contract<T>, value: unknown): ConformResult<T> {
   if (typeof value === 'object' && value !== null && contract.quickAccept?.(value) === true) {
-    markConforming(value, contract as Contract<unknown>);
+    markConforming(value, contract);
     return { ok: true, value: value as T };
   }
   const result = contract.schema.safeParse(value);
   if (!result.success) return { ok: false, detail: result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') };
-  if (typeof result.data === 'object' && result.data !== null) markConforming(result.data, contract as Contract<unknown>);
+  if (typeof result.data === 'object' && result.data !== null) markConforming(result.data, contract);
   return { ok: true, value: result.data };
 }
 
