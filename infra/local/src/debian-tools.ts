@@ -100,14 +100,18 @@ export function unservedPins(aptOutput: string): { readonly name: string; readon
   return [...aptOutput.matchAll(/Version '([^']+)' for '([^']+)' was not found/g)].map((m) => ({ name: m[2] ?? '', version: m[1] ?? '' }));
 }
 
+/** What to do about a pinned version Debian no longer serves. */
+function unservedMessage(name: string, version: string): string {
+  return (
+    `Debian ${DEBIAN_SUITE} no longer serves ${name} ${version}: pin the version \`apt-cache policy ${name}\` offers ` +
+    'in DEBIAN_PACKAGES (infra/local/src/debian-tools.ts)'
+  );
+}
+
 /** The line apt writes for a pinned version it no longer serves, turned into what to do about it. */
 export function unservedVersion(aptOutput: string): string | undefined {
   const [pin] = unservedPins(aptOutput);
-  if (!pin) return undefined;
-  return (
-    `Debian ${DEBIAN_SUITE} no longer serves ${pin.name} ${pin.version}: pin the version \`apt-cache policy ${pin.name}\` offers ` +
-    'in DEBIAN_PACKAGES (infra/local/src/debian-tools.ts)'
-  );
+  return pin && unservedMessage(pin.name, pin.version);
 }
 
 /** The version apt would fetch now: the Candidate line of `apt-cache policy`. */
@@ -148,6 +152,7 @@ async function fetchPackages(
   const tool = { env: process.env, cwd: debs, logFile, match: state };
   await runTool('apt-get', [...options, 'update'], tool);
   const versions: Record<string, string> = { ...packages };
+  const policyLog = path.join(home, 'apt-policy.log');
   // apt names one unserved pin a try; each may need its own replacement.
   for (let attempt = 0; ; attempt++) {
     try {
@@ -158,10 +163,9 @@ async function fetchPackages(
       const unserved = unservedPins(output);
       if (unserved.length === 0 || attempt >= Object.keys(versions).length) throw error;
       for (const { name, version } of unserved) {
-        const policyLog = path.join(home, 'apt-policy.log');
         await runTool('apt-cache', [...options, 'policy', name], { ...tool, logFile: policyLog });
         const offered = replacementFor(version, candidateVersion(readFileSync(policyLog, 'utf8')));
-        if (offered === undefined || versions[name] !== version) throw new Error(unservedVersion(output) ?? String(error));
+        if (offered === undefined) throw new Error(unservedMessage(name, version));
         log(
           `Debian ${DEBIAN_SUITE} no longer serves ${name} ${version}; fetching ${offered}, its update of the same release: pin it in DEBIAN_PACKAGES (infra/local/src/debian-tools.ts)`,
         );
