@@ -38,6 +38,10 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  *    - `deferred` (work made durable later, such as an upload): the handler reports the offset
  *      below which its work is durable; that offset is committed.
  *    - `never-commit`: nothing is committed; each start reads from the beginning.
+ *    In `ack-then-commit` and `deferred` the commit goes out once the batch is resolved: the next
+ *    fetch does not wait for its round trip. What it commits is acknowledged or durable already,
+ *    and a commit that fails is covered by the partition's next one (a crash before that does
+ *    the records again, as at-least-once allows). Closing waits for the commits still running.
  * 4. Transaction markers take offsets but never reach a handler. Ranges holding only markers (the
  *    tail of a batch, a batch of markers alone) are committed past only when everything before
  *    them is done: at once in the first two modes (the batch before was done when resolved), and

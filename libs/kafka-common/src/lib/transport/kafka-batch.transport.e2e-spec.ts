@@ -166,6 +166,90 @@ describe('KafkaBatchTransport against a real broker', () => {
     await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 50 ? true : undefined));
   });
 
+  /**
+   * `kafka`, but its consumers hold each commit until `hold` (given the commit's number from 0)
+   * resolves, as a slow coordinator would, and tell `seen` when a commit was answered and when
+   * the consumer starts to disconnect.
+   */
+  function slowCommits(hold: (n: number) => Promise<void>, seen: (event: 'commit answered' | 'disconnecting') => void = () => undefined): Kafka {
+    const slow = Object.create(kafka) as Kafka;
+    slow.consumer = (config) => {
+      const consumer = kafka.consumer(config);
+      const commit = consumer.commitOffsets.bind(consumer);
+      const disconnect = consumer.disconnect.bind(consumer);
+      let commits = 0;
+      consumer.commitOffsets = async (offsets) => {
+        await hold(commits++);
+        await commit(offsets);
+        seen('commit answered');
+      };
+      consumer.disconnect = () => {
+        seen('disconnecting');
+        return disconnect();
+      };
+      return consumer;
+    };
+    return slow;
+  }
+
+  it("fetches a partition's next batch while the commit of the batch before is still unanswered", async () => {
+    const topic = uniqueName('transport-commit-behind');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic], 1);
+    await fill(topic, 1, 50);
+    let nextBatch: () => void = () => undefined;
+    const next = new Promise<void>((resolve) => (nextBatch = resolve));
+    const firstOffsets: string[] = [];
+    let committedAtNext: number | undefined;
+    behaviour = async (batch) => {
+      firstOffsets.push(batch.firstOffset);
+      if (firstOffsets.length === 2) {
+        committedAtNext = (await committedOffsets(admin, groupId, topic)).get(0);
+        nextBatch();
+      }
+    };
+    // The first commit stays unanswered until the partition's next batch has reached the handler
+    // (for 10 s at most: a transport that waits for it before fetching then fails below, not hangs).
+    const held = Promise.race([next, new Promise<void>((resolve) => setTimeout(resolve, 10000).unref())]);
+    app = await transportApp(topic, groupId, { extra: { kafka: slowCommits((n) => (n === 0 ? held : Promise.resolve())) } });
+    await app.listen();
+    await eventually(() => (firstOffsets.length === 1 ? true : undefined));
+    await fill(topic, 1, 50);
+    await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));
+    expect(firstOffsets).toEqual(['0', '50']);
+    expect(committedAtNext).toBe(-1);
+  });
+
+  it('closes only once the commits still running are answered', async () => {
+    const topic = uniqueName('transport-close-commits');
+    const groupId = uniqueName('group');
+    await createTestTopics(admin, [topic], 1);
+    await fill(topic, 1, 50);
+    let closeEntered: () => void = () => undefined;
+    const closing = new Promise<void>((resolve) => (closeEntered = resolve));
+    const order: string[] = [];
+    let handled = 0;
+    behaviour = (batch) => {
+      handled += batch.messages.length;
+      return Promise.resolve();
+    };
+    // Every commit stays unanswered until the transport has begun to close.
+    app = await transportApp(topic, groupId, { extra: { kafka: slowCommits(() => closing, (event) => order.push(event)) } });
+    await app.listen();
+    await eventually(() => (handled === 50 ? true : undefined));
+    const server = transport as KafkaBatchTransport;
+    const close = server.close.bind(server);
+    server.close = () => {
+      const closed = close();
+      closeEntered();
+      return closed;
+    };
+    await app.close();
+    app = undefined;
+    expect(order).toEqual(['commit answered', 'disconnecting']);
+    expect((await committedOffsets(admin, groupId, topic)).get(0)).toBe(50);
+  });
+
   it('does not commit a failing batch, redelivers it, and keeps other partitions moving', async () => {
     const topic = uniqueName('transport-fail');
     const groupId = uniqueName('group');

@@ -131,6 +131,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** `transaction` mode: per partition, the position of our last transaction and its producer. */
   private readonly transactional = new Map<string, { progress: TransactionalProgress; producer?: Promise<Producer> }>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Commits started after their batch was resolved, not yet answered (`commitBehind`). */
+  private readonly commitsBehind = new Set<Promise<void>>();
   private readonly log: LoggerService;
   private closing = false;
   /** Sends of the plain producer (publications and dead letters outside transactions), coalesced. */
@@ -404,7 +406,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         return;
       case 'ack-then-commit':
         await this.publishAcked(topic, partition, outcome);
-        await this.commitIfOwned(payload, generation, lastOffset + 1n);
+        await this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n));
         return;
       case 'deferred': {
         await this.publishAcked(topic, partition, outcome);
@@ -412,7 +414,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         const lastRecord = BigInt(payload.batch.messages[payload.batch.messages.length - 1]?.offset ?? lastOffset);
         progress.took(lastRecord, lastOffset);
         if (outcome.durableBelow !== undefined) progress.report(outcome.durableBelow);
-        await this.commitDeferred(topic, partition, generation);
+        await this.commitBehind(topic, partition, () => this.commitDeferred(topic, partition, generation));
         return;
       }
       case 'never-commit':
@@ -647,6 +649,31 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     await this.committer(topic, partition, generation)(offset.toString());
   }
 
+  /**
+   * Commits once the batch is resolved, so the next fetch does not wait for the round trip
+   * (delivery.ts, rule 3: what it commits is acknowledged or durable already). A partition's
+   * commits still run one after another and only move forward (`committer`); one that fails is
+   * logged and counted, and the partition's next commit covers it. While the transport closes,
+   * the batch waits for its commit, and `close` waits for those still running before the
+   * consumer leaves the group.
+   */
+  private commitBehind(topic: string, partition: number, commit: () => Promise<unknown>): Promise<void> {
+    const running = commit().then(
+      () => undefined,
+      (error: unknown) => {
+        this.metrics?.commitFailures.inc();
+        this.log.warn(
+          `commit of ${topic}/${partition} failed; the partition's next commit covers it: ${error instanceof Error ? error.message : String(error)}`,
+          KafkaBatchTransport.name,
+        );
+      },
+    );
+    if (this.closing) return running;
+    this.commitsBehind.add(running);
+    void running.then(() => this.commitsBehind.delete(running));
+    return Promise.resolve();
+  }
+
   private async commitIfOwned(payload: EachBatchPayload, generation: number, nextOffset: bigint): Promise<void> {
     const { topic, partition } = payload.batch;
     if (payload.isStale()) {
@@ -750,6 +777,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     clearTimeout(this.restartTimer);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
+    await Promise.all(this.commitsBehind);
     await this.consumer?.disconnect();
     this.consumer = undefined;
     await Promise.all([...this.transactional.values()].map((state) => this.discardProducer(state)));

@@ -9,6 +9,7 @@ export class TransportMetrics {
   readonly failures: Counter;
   readonly commits: Counter<'mode'>;
   readonly commitsRefused: Counter;
+  readonly commitFailures: Counter;
   readonly deadLettered: Counter<'reason'>;
   readonly transactions: Counter<'outcome'>;
   readonly hangingTransactions: Counter;
@@ -34,6 +35,10 @@ export class TransportMetrics {
     this.commitsRefused = metrics.counter({
       name: 'offset_commits_refused_total',
       help: 'Commits not made because the partition was revoked meanwhile.',
+    });
+    this.commitFailures = metrics.counter({
+      name: 'offset_commit_failures_total',
+      help: "Consumer commits the broker did not take (the partition's next commit covers them).",
     });
     this.deadLettered = metrics.counter({
       name: 'records_dead_lettered_total',
