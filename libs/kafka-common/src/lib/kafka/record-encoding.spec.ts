@@ -50,6 +50,17 @@ describe('kafkajs record encoding', () => {
     expect(text(decoded.headers['empty'])).toBe('');
   });
 
+  it('writes header text byte for byte: ASCII short and past the short path, and any UTF-8', () => {
+    // Short ASCII text is copied by code unit; longer or non-ASCII text goes through the native write.
+    const names = ['a', 'n'.repeat(64), 'n'.repeat(65), 'zeit-ü', 'emoji-😀'];
+    const values = ['', 'v'.repeat(64), 'v'.repeat(65), 'Grüße €', '😀 \u0000 \u007f'];
+    const headers = Object.fromEntries(names.map((name, i) => [name, values[i]]));
+    const decoded = roundTrip({ key: 'k', value: 'v', headers: { ...headers, several: ['ü', 'x'.repeat(70), ''] } });
+    for (const [i, name] of names.entries()) expect(text(decoded.headers[name])).toBe(values[i]);
+    expect(text(decoded.headers['several'])).toEqual(['ü', 'x'.repeat(70), '']);
+    expect(Object.keys(decoded.headers)).toEqual([...names, 'several']);
+  });
+
   it('reads back a record without key or headers, and one larger than the pool', () => {
     expect(roundTrip({ key: null, value: 'plain' })).toMatchObject({ key: null, headers: {} });
     const big = Buffer.alloc(70_000, 0x61);
