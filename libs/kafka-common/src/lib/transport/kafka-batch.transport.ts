@@ -36,6 +36,8 @@ const STABLE_OFFSET_WAIT_MS = 15000;
  * markers are written, so a held offset clears within milliseconds unless the markers are lost.
  */
 const HANGING_AFTER_MS = 5000;
+/** A consumer commit unanswered this long is logged: the partition's later commits wait for it. */
+const SLOW_COMMIT_MS = 30000;
 
 export interface Subscription {
   /** The pattern handlers use in `@EventPattern(...)`. */
@@ -131,6 +133,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /** `transaction` mode: per partition, the position of our last transaction and its producer. */
   private readonly transactional = new Map<string, { progress: TransactionalProgress; producer?: Promise<Producer> }>();
   private readonly resumeTimers = new Set<NodeJS.Timeout>();
+  /** Partitions and generations whose refused commit was logged (`refuseCommit`). */
+  private readonly refusalsSaid = new Set<string>();
   /** Commits started after their batch was resolved, not yet answered (`commitBehind`). */
   private readonly commitsBehind = new Set<Promise<void>>();
   private readonly log: LoggerService;
@@ -634,8 +638,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private durabilityReporter(topic: string, partition: number, generation: number): DurabilityReporter {
     return async (nextOffset: bigint) => {
       if (!this.owns(topic, partition, generation)) {
-        this.metrics?.commitsRefused.inc();
-        this.notify((o) => o.commitRefused?.(topic, partition));
+        this.refuseCommit(topic, partition, generation);
         return;
       }
       this.deferredProgress(`${topic}/${partition}`, generation).report(nextOffset);
@@ -677,8 +680,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private async commitIfOwned(payload: EachBatchPayload, generation: number, nextOffset: bigint): Promise<void> {
     const { topic, partition } = payload.batch;
     if (payload.isStale()) {
-      this.metrics?.commitsRefused.inc();
-      this.notify((o) => o.commitRefused?.(topic, partition));
+      this.refuseCommit(topic, partition, generation);
       return;
     }
     await this.committer(topic, partition, generation)(nextOffset.toString());
@@ -699,13 +701,23 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       const current = state;
       const attempt = current.chain.then(async () => {
         if (!this.consumer || !this.owns(topic, partition, generation)) {
-          this.metrics?.commitsRefused.inc();
-          this.notify((o) => o.commitRefused?.(topic, partition));
+          this.refuseCommit(topic, partition, generation);
           return false;
         }
         const offset = BigInt(nextOffset);
         if (offset <= current.offset) return true;
-        await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+        // Later commits of the partition wait for this one: one that stays unanswered is said.
+        const slow = setTimeout(() => {
+          this.log.warn(
+            `commit of ${key} at ${nextOffset} unanswered for ${SLOW_COMMIT_MS} ms; later commits of the partition wait for it`,
+            KafkaBatchTransport.name,
+          );
+        }, SLOW_COMMIT_MS);
+        try {
+          await this.consumer.commitOffsets([{ topic, partition, offset: nextOffset }]);
+        } finally {
+          clearTimeout(slow);
+        }
         current.offset = offset;
         this.lastCommitted.set(key, offset);
         this.metrics?.commits.inc({ mode: 'consumer' });
@@ -715,6 +727,26 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       current.chain = attempt.catch(() => undefined);
       return attempt;
     };
+  }
+
+  /**
+   * A commit not made: the partition is not this instance's in the generation the commit belongs
+   * to. Counted each time; said once a partition and generation, with where the transport stands,
+   * since a partition that is consumed but never committed shows only as lag.
+   */
+  private refuseCommit(topic: string, partition: number, generation: number): void {
+    this.metrics?.commitsRefused.inc();
+    this.notify((o) => o.commitRefused?.(topic, partition));
+    const key = `${topic}/${partition}@${generation}`;
+    if (this.refusalsSaid.has(key)) return;
+    if (this.refusalsSaid.size >= 1000) this.refusalsSaid.clear();
+    this.refusalsSaid.add(key);
+    const owned = this.assigned.get(topic)?.has(partition) ?? false;
+    this.log.warn(
+      `commit of ${topic}/${partition} from generation ${generation} not made: the transport is at generation ${this.generation}, ` +
+        `and the partition is ${owned ? '' : 'not '}assigned to it`,
+      KafkaBatchTransport.name,
+    );
   }
 
   private deadLetterMessages(topic: string, partition: number, refusals: readonly Refusal[]): Message[] {
