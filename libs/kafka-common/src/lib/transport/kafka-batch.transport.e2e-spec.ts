@@ -171,7 +171,10 @@ describe('KafkaBatchTransport against a real broker', () => {
    * resolves, as a slow coordinator would, and tell `seen` when a commit was answered and when
    * the consumer starts to disconnect.
    */
-  function slowCommits(hold: (n: number) => Promise<void>, seen: (event: 'commit answered' | 'disconnecting') => void = () => undefined): Kafka {
+  function slowCommits(
+    hold: (n: number) => Promise<void>,
+    seen: (event: 'commit answered' | 'disconnecting') => void = () => undefined,
+  ): Kafka {
     const slow = Object.create(kafka) as Kafka;
     slow.consumer = (config) => {
       const consumer = kafka.consumer(config);
@@ -192,13 +195,24 @@ describe('KafkaBatchTransport against a real broker', () => {
     return slow;
   }
 
-  it("fetches a partition's next batch while the commit of the batch before is still unanswered", async () => {
-    const topic = uniqueName('transport-commit-behind');
-    const groupId = uniqueName('group');
+  /** A topic of one partition holding 50 records, and a group of its own. */
+  async function fiftyRecords(name: string): Promise<{ topic: string; groupId: string }> {
+    const topic = uniqueName(name);
     await createTestTopics(admin, [topic], 1);
     await fill(topic, 1, 50);
-    let nextBatch: () => void = () => undefined;
-    const next = new Promise<void>((resolve) => (nextBatch = resolve));
+    return { topic, groupId: uniqueName('group') };
+  }
+
+  /** A promise, and the call that resolves it. */
+  function signal(): [Promise<void>, () => void] {
+    let resolve: () => void = () => undefined;
+    const promise = new Promise<void>((done) => (resolve = done));
+    return [promise, resolve];
+  }
+
+  it("fetches a partition's next batch while the commit of the batch before is still unanswered", async () => {
+    const { topic, groupId } = await fiftyRecords('transport-commit-behind');
+    const [next, nextBatch] = signal();
     const firstOffsets: string[] = [];
     let committedAtNext: number | undefined;
     behaviour = async (batch) => {
@@ -221,12 +235,8 @@ describe('KafkaBatchTransport against a real broker', () => {
   });
 
   it('closes only once the commits still running are answered', async () => {
-    const topic = uniqueName('transport-close-commits');
-    const groupId = uniqueName('group');
-    await createTestTopics(admin, [topic], 1);
-    await fill(topic, 1, 50);
-    let closeEntered: () => void = () => undefined;
-    const closing = new Promise<void>((resolve) => (closeEntered = resolve));
+    const { topic, groupId } = await fiftyRecords('transport-close-commits');
+    const [closing, closeEntered] = signal();
     const order: string[] = [];
     let handled = 0;
     behaviour = (batch) => {
@@ -234,7 +244,14 @@ describe('KafkaBatchTransport against a real broker', () => {
       return Promise.resolve();
     };
     // Every commit stays unanswered until the transport has begun to close.
-    app = await transportApp(topic, groupId, { extra: { kafka: slowCommits(() => closing, (event) => order.push(event)) } });
+    app = await transportApp(topic, groupId, {
+      extra: {
+        kafka: slowCommits(
+          () => closing,
+          (event) => order.push(event),
+        ),
+      },
+    });
     await app.listen();
     await eventually(() => (handled === 50 ? true : undefined));
     const server = transport as KafkaBatchTransport;
