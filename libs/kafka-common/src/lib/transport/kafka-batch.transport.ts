@@ -212,7 +212,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       if (payload.batchSize === 0) this.markersOnly(payload.topic, payload.partition, BigInt(payload.lastOffset));
     });
     consumer.on(consumer.events.CRASH, ({ payload }) => {
-      this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`, undefined, KafkaBatchTransport.name);
+      this.log.error(`consumer crashed (restart: ${payload.restart}): ${payload.error.message}`);
       if (consumer !== this.consumer) return;
       this.crashed = payload.error;
       if (!payload.restart) this.restartConsumer(payload.error);
@@ -256,13 +256,13 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const limit = this.options.consumerRestarts ?? 8;
     this.restarts++;
     if (this.restarts > limit) {
-      this.log.error(`consumer lost after ${limit} restarts: ${error.message}`, undefined, KafkaBatchTransport.name);
+      this.log.error(`consumer lost after ${limit} restarts: ${error.message}`);
       (this.options.onConsumerLost ?? (() => requestShutdown(1)))(error);
       return;
     }
     const retry = this.options.retry ?? { initialMs: 200, maxMs: 30000 };
     const delay = backoffDelay(this.restarts, Math.max(retry.initialMs, 500), Math.min(retry.maxMs, 10000));
-    this.log.warn(`starting a new consumer in ${delay} ms (restart ${this.restarts} of ${limit})`, KafkaBatchTransport.name);
+    this.log.warn(`starting a new consumer in ${delay} ms (restart ${this.restarts} of ${limit})`);
     this.restartTimer = setTimeout(() => {
       this.restartTimer = undefined;
       if (this.closing) return;
@@ -370,7 +370,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const [topic, partition] = splitKey(key);
     this.log.warn(
       `${key} was fetched from offset ${firstOffset}, below ${stoodAt} where it stood: the topic was created again or the group's offsets were reset; the partition starts afresh`,
-      KafkaBatchTransport.name,
     );
     this.positions.delete(key);
     this.lastCommitted.delete(key);
@@ -448,11 +447,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const beat: NodeJS.Timeout = setInterval(() => {
       if (Date.now() - since > limit) {
         clearInterval(beat);
-        this.log.error(
-          `batch of ${key} has run for over ${limit} ms; no more heartbeats, so the group can move its partitions`,
-          undefined,
-          KafkaBatchTransport.name,
-        );
+        this.log.error(`batch of ${key} has run for over ${limit} ms; no more heartbeats, so the group can move its partitions`);
         return;
       }
       payload.heartbeat().catch(() => undefined);
@@ -523,7 +518,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       this.log.warn(
         `${key}: the group's committed offset stays held by our transaction ending at ${sent}, which the broker completed without ` +
           `writing its markers: continuing after it; our next commit writes the markers that commit it whole`,
-        KafkaBatchTransport.name,
       );
       this.metrics?.hangingTransactions.inc();
       state.progress.resynced(sent);
@@ -532,7 +526,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     if (!reading.caughtUp)
       this.log.warn(
         `${key}: the group's committed offset stays at ${reading.offset}, below ${String(ours)} that our last transaction committed: taken as a reset`,
-        KafkaBatchTransport.name,
       );
     state.progress.resynced(reading.offset);
     return state;
@@ -667,7 +660,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         this.metrics?.commitFailures.inc();
         this.log.warn(
           `commit of ${topic}/${partition} failed; the partition's next commit covers it: ${error instanceof Error ? error.message : String(error)}`,
-          KafkaBatchTransport.name,
         );
       },
     );
@@ -710,7 +702,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         const slow = setTimeout(() => {
           this.log.warn(
             `commit of ${key} at ${nextOffset} unanswered for ${SLOW_COMMIT_MS} ms; later commits of the partition wait for it`,
-            KafkaBatchTransport.name,
           );
         }, SLOW_COMMIT_MS);
         try {
@@ -745,7 +736,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.log.warn(
       `commit of ${topic}/${partition} from generation ${generation} not made: the transport is at generation ${this.generation}, ` +
         `and the partition is ${owned ? '' : 'not '}assigned to it`,
-      KafkaBatchTransport.name,
     );
   }
 
@@ -780,8 +770,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const delay = backoffDelay(attempt, retry.initialMs, retry.maxMs);
     const reason = error instanceof Error ? error.message : String(error);
     const line = `batch ${key}@${payload.batch.firstOffset()} ${error instanceof BatchDeclined ? 'declined' : 'failed'} (attempt ${attempt}), retrying in ${delay} ms: ${reason}`;
-    if (error instanceof BatchDeclined) this.log.debug?.(line, KafkaBatchTransport.name);
-    else this.log.warn(line, KafkaBatchTransport.name);
+    if (error instanceof BatchDeclined) this.log.debug?.(line);
+    else this.log.warn(line);
     const resume = payload.pause();
     const timer = setTimeout(() => {
       this.resumeTimers.delete(timer);
