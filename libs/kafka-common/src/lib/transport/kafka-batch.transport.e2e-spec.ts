@@ -234,6 +234,25 @@ describe('KafkaBatchTransport against a real broker', () => {
     expect(committedAtNext).toBe(-1);
   });
 
+  it('counts a commit that failed behind its batch, neither sends the batch again nor stops the next commit', async () => {
+    const { topic, groupId } = await fiftyRecords('transport-commit-fails');
+    let handled = 0;
+    behaviour = (batch) => {
+      handled += batch.messages.length;
+      return Promise.resolve();
+    };
+    const metrics = new MetricsService({ service: 'commit-fails' });
+    // The first commit fails, as one sent to a coordinator that just moved would.
+    const kafka = slowCommits((n) => (n === 0 ? Promise.reject(new Error('not the coordinator')) : Promise.resolve()));
+    app = await transportApp(topic, groupId, { metrics, extra: { kafka } });
+    await app.listen();
+    await eventually(async () => ((await counterTotal(metrics, 'offset_commit_failures_total')) === 1 ? true : undefined));
+    expect((await committedOffsets(admin, groupId, topic)).get(0)).toBe(-1);
+    await fill(topic, 1, 50);
+    await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));
+    expect(handled).toBe(100);
+  });
+
   it('closes only once the commits still running are answered', async () => {
     const { topic, groupId } = await fiftyRecords('transport-close-commits');
     const [closing, closeEntered] = signal();
@@ -622,7 +641,11 @@ describe('KafkaBatchTransport against a real broker', () => {
   }
 
   async function consumedTotal(metrics: MetricsService): Promise<number> {
-    const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === `${metrics.prefix}_records_consumed_total`);
+    return counterTotal(metrics, 'records_consumed_total');
+  }
+
+  async function counterTotal(metrics: MetricsService, name: string): Promise<number> {
+    const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === `${metrics.prefix}_${name}`);
     return metric?.values[0]?.value ?? 0;
   }
 });
