@@ -17,6 +17,11 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  * 3. The modes:
  *    - `ack-then-commit` (at-least-once): the batch's records and dead letters are acknowledged by
  *      every in-sync replica, then the batch end is committed. A crash in between sends again.
+ *      The batch is resolved once its sends are handed to the producer, so kafkajs fetches while
+ *      they are acknowledged; the partition's next batch reaches the handler only after that
+ *      (one batch a partition unacknowledged). A send that fails sends the partition back to the
+ *      batch's first record: kafkajs seeks there, a batch of it fetched meanwhile is dropped
+ *      unhandled, and the partition pauses with backoff. Closing waits for the acknowledgements.
  *    - `transaction` (exactly-once): records, dead letters and the input offsets go in one
  *      transaction per input partition (one transactional id per partition, so a new owner fences
  *      the old one). After any doubt (a failed transaction, a rebalance, a start) the producer is
@@ -44,7 +49,8 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  *    the records again, as at-least-once allows). Closing waits for the commits still running.
  * 4. Transaction markers take offsets but never reach a handler. Ranges holding only markers (the
  *    tail of a batch, a batch of markers alone) are committed past only when everything before
- *    them is done: at once in the first two modes (the batch before was done when resolved), and
+ *    them is done: in the first two modes once the partition's batch before is delivered (at
+ *    least once: acknowledged, and not at all if its send failed and the partition went back), and
  *    in `deferred` mode once the handler's durable offset reaches the range's start. A batch the
  *    handler did not take is never resolved, so no marker range can open after it.
  * 5. Dead letters are acknowledged before any offset above them is committed.

@@ -123,6 +123,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly failures = new Map<string, number>();
   /** The batch of each partition now being processed, settled or not: the next one waits for it. */
   private readonly inFlight = new Map<string, Promise<void>>();
+  /** Per partition: how many times a failed send sent it back (`rewind`); a batch handed over before is dropped. */
+  private readonly rewinds = new Map<string, number>();
   /** Per partition: where this process stands, to tell a recreated topic or a reset group (delivery.ts, rule 6). */
   private readonly positions = new Map<string, { generation: number; next: bigint }>();
   private readonly lastCommitted = new Map<string, bigint>();
@@ -283,31 +285,51 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    * One batch of a partition at a time. kafkajs can hand a partition over again while a batch of
    * it still runs: a rejoin waits for the fetchers, not for every batch they handed to workers
    * (one failing batch ends its fetch at once). The later one waits, and then finds the earlier
-   * one's commit (rule 3) instead of doing its records a second time.
+   * one's commit (rule 3) instead of doing its records a second time. At least once, a batch is
+   * resolved once its sends are handed to the producer, so kafkajs fetches while they are
+   * acknowledged; the partition's next batch waits for that acknowledgement (`acknowledgeBehind`).
+   * Heartbeats cover the wait as they cover the handler.
    */
   private processBatch(payload: EachBatchPayload): Promise<void> {
     const key = `${payload.batch.topic}/${payload.batch.partition}`;
+    const rewinds = this.rewinds.get(key) ?? 0;
     const running = this.inFlight.get(key);
-    const turn = (running ?? Promise.resolve()).then(() => this.processBatchAlone(payload));
-    const settled = turn.catch(() => undefined);
+    const beat = this.heartbeat(payload, key);
+    const turn = (running ?? Promise.resolve()).then(() => this.processBatchAlone(payload, rewinds));
+    const settled = turn.then(
+      (behind) => behind?.acknowledged,
+      () => undefined,
+    );
     this.inFlight.set(key, settled);
     void settled.then(() => {
       if (this.inFlight.get(key) === settled) this.inFlight.delete(key);
     });
-    return turn;
+    return turn.then(
+      () => clearInterval(beat),
+      (error: unknown) => {
+        clearInterval(beat);
+        throw error;
+      },
+    );
   }
 
-  private async processBatchAlone(payload: EachBatchPayload): Promise<void> {
+  /** What a batch resolved before its acknowledgement leaves running; it never rejects. */
+  private async processBatchAlone(payload: EachBatchPayload, rewinds: number): Promise<{ acknowledged: Promise<void> } | undefined> {
     const { batch } = payload;
     const { topic, partition } = batch;
+    const first = batch.messages[0];
     const last = batch.messages[batch.messages.length - 1];
-    if (!last) return;
+    if (!first || !last) return undefined;
     const subscription = this.options.subscriptions.find((s) => s.topic === topic);
     const handler = subscription ? this.getHandlerByPattern(subscription.key) : null;
     if (!subscription || !handler) {
       throw new Error(`no @EventPattern handler for topic ${topic}`);
     }
     const key = `${topic}/${partition}`;
+    if ((this.rewinds.get(key) ?? 0) !== rewinds) {
+      this.log.debug?.(`${key}@${first.offset}: fetched before the partition was rewound; dropped`);
+      return undefined;
+    }
     const generation = this.generation;
     const lastOffset = BigInt(batch.lastOffset());
     const started = process.hrtime.bigint();
@@ -315,7 +337,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.metrics?.batchSize.observe(batch.messages.length);
     this.notify((o) => o.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, batch.lastOffset()));
     this.detectReset(key, generation, BigInt(batch.firstOffset() ?? last.offset));
-    const beat = this.heartbeat(payload, key);
+    let acknowledged: Promise<void> | undefined;
     try {
       let messages: readonly KafkaMessage[] = batch.messages;
       const transactional = this.mode === 'transaction' ? await this.transactionalPartition(key, batch.firstOffset()) : undefined;
@@ -331,7 +353,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         };
         const raw: unknown = await handler(data, new KafkaBatchContext([data, this.contextHost(payload, topic, partition, generation)]));
         const result = (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
-        await this.deliver(payload, result, generation, lastOffset, transactional);
+        if (this.mode === 'ack-then-commit' && !this.closing) {
+          acknowledged = this.acknowledgeBehind(payload, result ?? {}, generation, BigInt(first.offset), lastOffset, started);
+        } else {
+          await this.deliver(payload, result, generation, lastOffset, transactional);
+        }
       } else {
         this.log.warn(
           `${key}: ${batch.messages.length} records below the committed offset were already done by a transaction that committed; skipped`,
@@ -339,21 +365,77 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         transactional?.progress.done(lastOffset);
       }
     } catch (error) {
-      clearInterval(beat);
       if (!(error instanceof BatchDeclined)) {
         this.metrics?.failures.inc();
         this.notify((o) => o.batchFailed?.(topic, partition, error));
       }
       this.retryLater(payload, error);
-      return;
+      return undefined;
     }
-    clearInterval(beat);
     payload.resolveOffset(last.offset);
     this.positions.set(key, { generation, next: lastOffset + 1n });
-    this.failures.delete(key);
+    if (acknowledged) return { acknowledged };
+    this.batchDone(topic, partition, batch.messages.length, started);
+    return undefined;
+  }
+
+  private batchDone(topic: string, partition: number, size: number, started: bigint): void {
+    this.failures.delete(`${topic}/${partition}`);
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.metrics?.batchSeconds.observe(seconds);
-    this.notify((o) => o.batchFinished?.(topic, partition, batch.messages.length, seconds));
+    this.notify((o) => o.batchFinished?.(topic, partition, size, seconds));
+  }
+
+  /**
+   * `ack-then-commit`, the batch resolved before its records and dead letters are acknowledged
+   * (delivery.ts, rule 3): once they are, the batch is delivered and its end committed behind it.
+   * A send that fails rewinds the partition to the batch's first record.
+   */
+  private acknowledgeBehind(
+    payload: EachBatchPayload,
+    outcome: BatchResult,
+    generation: number,
+    firstOffset: bigint,
+    lastOffset: bigint,
+    started: bigint,
+  ): Promise<void> {
+    const { topic, partition } = payload.batch;
+    const size = payload.batch.messages.length;
+    return this.publishAcked(topic, partition, outcome).then(
+      async () => {
+        this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
+        this.batchDone(topic, partition, size, started);
+        await this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n));
+      },
+      (error: unknown) => this.rewind(payload, generation, firstOffset, error),
+    ).catch((error: unknown) => {
+      // Not reached unless an observer throws or kafkajs refuses the seek (its consumer stopped,
+      // which starts the partition from its committed offset again).
+      this.log.error(`after the sends of ${topic}/${partition}@${firstOffset}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
+
+  /**
+   * A batch resolved before its acknowledgement whose sends failed. kafkajs has moved past it, so
+   * the partition is sought back to the batch's first record (in the generation it was fetched
+   * in; after a rejoin kafkajs starts from the committed offset anyway), a batch of it handed over
+   * before this is dropped unhandled, and the partition pauses with backoff as for any failure.
+   */
+  private rewind(payload: EachBatchPayload, generation: number, firstOffset: bigint, error: unknown): void {
+    const { topic, partition } = payload.batch;
+    const key = `${topic}/${partition}`;
+    this.rewinds.set(key, (this.rewinds.get(key) ?? 0) + 1);
+    this.metrics?.failures.inc();
+    this.notify((o) => o.batchFailed?.(topic, partition, error));
+    if (!this.consumer || !this.owns(topic, partition, generation)) {
+      this.log.warn(
+        `batch ${key}@${firstOffset} failed after a rejoin, which starts the partition from its committed offset: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return;
+    }
+    this.consumer.seek({ topic, partition, offset: firstOffset.toString() });
+    this.positions.set(key, { generation, next: firstOffset });
+    this.retryLater(payload, error);
   }
 
   /**
@@ -615,7 +697,15 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }
     const transactional = this.transactional.get(key);
     if (transactional) transactional.progress.done(lastOffset);
-    void this.committer(topic, partition, generation)((lastOffset + 1n).toString()).catch(() => undefined);
+    // The batch before may still be waiting for its acknowledgement: commit past the markers only
+    // once it has it, and not at all if its send failed and the partition was sent back.
+    const rewinds = this.rewinds.get(key) ?? 0;
+    void (this.inFlight.get(key) ?? Promise.resolve())
+      .then(() => {
+        if ((this.rewinds.get(key) ?? 0) !== rewinds) return undefined;
+        return this.committer(topic, partition, generation)((lastOffset + 1n).toString());
+      })
+      .catch(() => undefined);
   }
 
   private deferredProgress(key: string, generation: number): DeferredProgress {
@@ -799,6 +889,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     clearTimeout(this.restartTimer);
     for (const timer of this.resumeTimers) clearTimeout(timer);
     this.resumeTimers.clear();
+    await Promise.all(this.inFlight.values());
     await Promise.all(this.commitsBehind);
     await this.consumer?.disconnect();
     this.consumer = undefined;
