@@ -3,18 +3,25 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PROFILES, SCENARIOS, scenariosOf } from './scenarios';
+import { DeliveryMode } from './fleet';
+import { inMode, PROFILES, Scenario, SCENARIOS, scenariosOf } from './scenarios';
 import { describeMachine, privateInfra, resultsTable, SUITE_KAFKA_NODES, SuiteClients, SuiteRun, writeResults } from './suite';
 
-const USAGE = `usage: npm run reliability -- [--profile long|short] [--scenario NAME]... [--brokers 3|1] [--seed N] [--out FILE]
+const MODES: readonly DeliveryMode[] = ['at-least-once', 'exactly-once'];
+
+const USAGE = `usage: npm run reliability -- [--profile long|short] [--scenario NAME]... [--mode at-least-once|exactly-once] [--brokers 3|1] [--seed N] [--out FILE]
   --profile   long (default): the full scenarios; short: the ones npm test runs, smaller
   --scenario  run only these, in either profile (default: all of the profile's):
               ${SCENARIOS.map((s) => `${s.name}${s.profiles ? ` (${s.profiles.join(', ')} only)` : ''}`).join(', ')}
+  --mode      the transformer's guarantee in every scenario run (default: each scenario's own,
+              mostly exactly-once); scenarios whose fault belongs to their own mode (the
+              SIGKILL pair, transformer-scale-exactly-once, zombie-transformer,
+              archiver-scale-in) are left out, or refused when named
   --brokers   Kafka nodes (default 3, a KRaft cluster at RF 3 / min ISR 2); 1: one broker, where
               the cluster scenarios cannot run
   --seed      seed of the random kill moments (default 1)
   --out       results file (default reliability/results/<profile>.json); a full long run also
-              rewrites the table in RELIABILITY.md`;
+              rewrites the table in RELIABILITY.md (not with --mode)`;
 
 const repositoryRoot = path.resolve(__dirname, '../..');
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -26,6 +33,7 @@ async function main(): Promise<number> {
       scenario: { type: 'string', multiple: true },
       seed: { type: 'string', default: '1' },
       brokers: { type: 'string', default: String(SUITE_KAFKA_NODES) },
+      mode: { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -40,7 +48,13 @@ async function main(): Promise<number> {
   if (!Number.isInteger(seed)) throw new Error(`--seed must be a whole number, got ${values.seed}`);
   const unknown = (values.scenario ?? []).filter((name) => !SCENARIOS.some((s) => s.name === name));
   if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
-  const selected = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : scenariosOf(profile.name);
+  const mode = values.mode as DeliveryMode | undefined;
+  if (mode !== undefined && !MODES.includes(mode)) throw new Error(`--mode must be ${MODES.join(' or ')}, got ${values.mode}`);
+  const named = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : scenariosOf(profile.name);
+  const fixed = named.filter((s) => inMode(s, mode) === undefined);
+  if (values.scenario && fixed.length > 0) throw new Error(`--mode ${mode}: ${fixed.map((s) => s.name).join(', ')} run only in their own mode`);
+  if (fixed.length > 0) say(`--mode ${mode}: left out, as they run only in their own mode: ${fixed.map((s) => s.name).join(', ')}`);
+  const selected = named.map((s) => inMode(s, mode)).filter((s): s is Scenario => s !== undefined);
 
   const brokers = Number(values.brokers);
   if (brokers !== 1 && brokers !== 3) throw new Error(`--brokers must be 3 or 1, got ${values.brokers}`);
@@ -76,7 +90,7 @@ async function main(): Promise<number> {
   writeResults(out, run);
   const table = resultsTable(run);
   say(`\n${table}\n\nresults in ${path.relative(process.cwd(), out)}`);
-  if (profile.name === 'long' && selected.length === scenariosOf('long').length && values.out === undefined) {
+  if (profile.name === 'long' && mode === undefined && selected.length === scenariosOf('long').length && values.out === undefined) {
     const doc = path.join(repositoryRoot, 'RELIABILITY.md');
     const text = readFileSync(doc, 'utf8');
     const updated = text.replace(

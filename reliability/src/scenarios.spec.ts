@@ -1,5 +1,5 @@
 import { Ledger } from './ledger';
-import { judge, SCENARIOS, ScenarioResult, scenariosOf } from './scenarios';
+import { inMode, judge, SCENARIOS, ScenarioResult, scenariosOf } from './scenarios';
 import { resultsTable } from './suite';
 
 const ledger: Ledger = {
@@ -174,6 +174,30 @@ describe('scenariosOf', () => {
     for (const name of ['transformer-scale-exactly-once', 'zombie-transformer', 'archiver-scale-in', 's3-hang', 'topic-recreation']) {
       expect(short).not.toContain(name);
     }
+  });
+});
+
+describe('inMode', () => {
+  const named = (name: string) => {
+    const scenario = SCENARIOS.find((s) => s.name === name);
+    if (!scenario) throw new Error(`no scenario ${name}`);
+    return scenario;
+  };
+
+  it('runs a cluster fault with the transformer at least once, judged as such', () => {
+    const scenario = inMode(named('rolling-brokers'), 'at-least-once');
+    expect(scenario?.mode).toBe('at-least-once');
+    expect(scenario?.name).toBe('rolling-brokers');
+    expect(named('rolling-brokers').mode).toBe('exactly-once');
+  });
+
+  it("keeps a scenario's own mode without --mode, and leaves out those whose fault belongs to their mode", () => {
+    expect(inMode(named('broker-restart'), undefined)).toBe(named('broker-restart'));
+    for (const name of ['sigkill-services-exactly-once', 'transformer-scale-exactly-once', 'zombie-transformer', 'archiver-scale-in']) {
+      expect(inMode(named(name), 'at-least-once')).toBeUndefined();
+      expect(inMode(named(name), 'exactly-once')).toBe(named(name));
+    }
+    expect(inMode(named('sigkill-services-at-least-once'), 'exactly-once')).toBeUndefined();
   });
 });
 

@@ -148,7 +148,18 @@ export interface Scenario {
   readonly recoveryLimitMs?: number;
   /** The profiles that run it when no scenario is named; both unless it says otherwise. */
   readonly profiles?: readonly Profile['name'][];
+  /** Its fault is about its own mode's delivery, so `--mode` cannot change that mode. */
+  readonly modeFixed?: boolean;
   inject(ctx: ScenarioContext): Promise<void>;
+}
+
+/**
+ * The scenario with the transformer in `mode` (`--mode`), judged by that mode's rules; undefined
+ * for one whose fault belongs to its own mode.
+ */
+export function inMode(scenario: Scenario, mode: DeliveryMode | undefined): Scenario | undefined {
+  if (mode === undefined || mode === scenario.mode) return scenario;
+  return scenario.modeFixed ? undefined : { ...scenario, mode };
 }
 
 function shuffled<T>(items: readonly T[], random: () => number): T[] {
@@ -174,6 +185,7 @@ function killEach(mode: DeliveryMode): Scenario {
     name: `sigkill-services-${mode}`,
     title: 'SIGKILL of every service at random moments, restarted each time',
     mode,
+    modeFixed: true,
     async inject({ fleet, admin, profile, random, note, recovered }) {
       for (let round = 1; round <= profile.killRounds; round++) {
         for (const app of shuffled(APPS, random)) {
@@ -310,6 +322,7 @@ const transformerScale: Scenario = {
   name: 'transformer-scale-exactly-once',
   title: 'Transformers scaled 1 -> 2 -> 1 under load: a second instance joins the group, later one gets SIGTERM',
   mode: 'exactly-once',
+  modeFixed: true,
   profiles: LONG_ONLY,
   async inject({ fleet, admin, profile, random, note, recovered }) {
     const joinedAt = Date.now();
@@ -332,6 +345,7 @@ const zombieTransformer: Scenario = {
   name: 'zombie-transformer',
   title: 'One of two transformers frozen (SIGSTOP) past its session timeout, then resumed: the fenced zombie adds nothing',
   mode: 'exactly-once',
+  modeFixed: true,
   profiles: LONG_ONLY,
   async inject({ fleet, admin, random, note, recovered }) {
     const survivor = await fleet.startInstance('transformer');
@@ -361,6 +375,7 @@ const archiverScaleIn: Scenario = {
   name: 'archiver-scale-in',
   title: 'Two archivers; one gets SIGTERM (scale-in) as the exactly-once transformer is SIGKILLed upstream',
   mode: 'exactly-once',
+  modeFixed: true,
   profiles: LONG_ONLY,
   async inject({ fleet, admin, random, note, recovered }) {
     const remaining = await fleet.startInstance('s3-archiver');
