@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ArchiverRow } from './archiver';
 import type { CeilingResult } from './ceiling';
+import type { ComparisonResult } from './compare';
 import type { LatencyRow } from './latency';
 import type { ShipperResult } from './shipper';
 import type { TransformerResult } from './transformer';
@@ -13,12 +14,18 @@ import type { TransformerResult } from './transformer';
  * Central, PyPI), every contender runs to the end against the test run's broker and S3 server, and
  * the results file holds a figure for each. The real runs are `npm run bench`.
  */
-async function bench<T>(name: string, records: number): Promise<T> {
+async function bench<T>(name: string, records: number, extra: readonly string[] = []): Promise<T> {
+  const { code, output, out } = await runBench(name, records, extra);
+  if (code !== 0) throw new Error(`bench ${name} exited with ${String(code)}:\n${output.slice(-4000)}`);
+  return (JSON.parse(readFileSync(out, 'utf8')) as { result: T }).result;
+}
+
+async function runBench(name: string, records: number, extra: readonly string[]): Promise<{ code: number | null; output: string; out: string }> {
   const out = path.join(mkdtempSync(path.join(tmpdir(), 'weblog-bench-')), `${name}.json`);
   const cli = path.resolve(__dirname, '../dist/cli.js');
   const output: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, name, '--records', String(records), '--out', out], {
+    const child = spawn(process.execPath, [cli, name, '--records', String(records), '--out', out, ...extra], {
       env: process.env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -27,8 +34,7 @@ async function bench<T>(name: string, records: number): Promise<T> {
     child.once('error', reject);
     child.once('exit', resolve);
   });
-  if (code !== 0) throw new Error(`bench ${name} exited with ${String(code)}:\n${output.join('').slice(-4000)}`);
-  return (JSON.parse(readFileSync(out, 'utf8')) as { result: T }).result;
+  return { code, output: output.join(''), out };
 }
 
 describe('npm run bench', () => {
@@ -61,6 +67,27 @@ describe('npm run bench', () => {
       expect(row.peakRssMiB).toBeGreaterThan(0);
       expect(row.cpuSeconds).toBeGreaterThan(0);
     }
+  });
+
+  it('transformer --against: our transformer from this checkout and from another, alternating in both guarantees', async () => {
+    // The other checkout is this one: what is tested is the alternation and the figures of each build.
+    const root = path.resolve(__dirname, '../..');
+    const result = await bench<ComparisonResult>('transformer', 5000, ['--against', root, '--rounds', '2']);
+    expect(result.builds.map((b) => `${b.guarantee} ${b.build}`)).toEqual([
+      'at-least-once this checkout',
+      `at-least-once ${root}`,
+      'exactly-once this checkout',
+      `exactly-once ${root}`,
+    ]);
+    for (const build of result.builds) {
+      expect(build.runs).toHaveLength(2);
+      for (const run of build.runs) expect(run.perSecond).toBeGreaterThan(0);
+      expect(build.medianPerSecond).toBe(Math.min(...build.runs.map((r) => r.perSecond)));
+    }
+    const unbuilt = mkdtempSync(path.join(tmpdir(), 'weblog-unbuilt-'));
+    const refused = await runBench('transformer', 5000, ['--against', unbuilt]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain(`--against ${unbuilt}: cannot load`);
   });
 
   it('archiver: every record in S3 at flush size 10 and 10,000, and at 10 with S3 replies held back, beside the plain PutObject rate', async () => {

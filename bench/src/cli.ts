@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { startLocalInfra } from '@weblog/local-infra';
 import { benchArchiver, archiverTable } from './archiver';
 import { benchCeiling, ceilingTable } from './ceiling';
+import { compareTransformer, comparisonTable } from './compare';
 import { testKafka } from '@weblog/kafka-common/testing';
 import { BenchContext } from './context';
 import { benchLatency, latencyTable } from './latency';
@@ -37,7 +38,11 @@ const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all 
   --profile  transformer: a CPU profile of our single process in each guarantee, summarised in
              spans of the run (GC, idle, the busiest functions); archiver: one of each run, also
              split by where its stacks go (S3 client, records, kafkajs); in <benchmark>-profile.json;
-             BENCHMARKS.md is left as it is (the profiler slows the run)`;
+             BENCHMARKS.md is left as it is (the profiler slows the run)
+  --against DIR  transformer: our one-process transformer from this checkout against the one from
+             DIR (another checkout, built: npm install and npx nx run-many -t build there),
+             alternating, in both guarantees; in transformer-against.json, BENCHMARKS.md untouched
+  --rounds N with --against: rounds of each build and guarantee (default 5)`;
 
 const repositoryRoot = path.resolve(__dirname, '../..');
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -61,6 +66,8 @@ async function main(): Promise<number> {
       records: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      against: { type: 'string' },
+      rounds: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -75,6 +82,11 @@ async function main(): Promise<number> {
   if (wanted === 'all' && values.out !== undefined) throw new Error("--out names one benchmark's file: not with all");
   if (values.profile && wanted !== 'transformer' && wanted !== 'archiver')
     throw new Error('--profile is for the transformer and archiver benchmarks');
+  if (values.against !== undefined && wanted !== 'transformer') throw new Error('--against is for the transformer benchmark');
+  if (values.against !== undefined && values.profile) throw new Error('--against and --profile do not go together');
+  if (values.rounds !== undefined && values.against === undefined) throw new Error('--rounds goes with --against');
+  const rounds = values.rounds === undefined ? 5 : Number(values.rounds);
+  if (!(Number.isInteger(rounds) && rounds > 0)) throw new Error(`--rounds must be a positive whole number, got ${values.rounds}`);
   const profileDir = values.profile ? mkdtempSync(path.join(os.tmpdir(), 'weblog-bench-profile-')) : undefined;
 
   const peers = await preparePeers();
@@ -86,6 +98,16 @@ async function main(): Promise<number> {
   const ctx: BenchContext = { brokers: infra.kafkaBrokers.join(','), kafka, admin, peers, say, ...(profileDir ? { profileDir } : {}) };
   if (profileDir) say(`CPU profiles in ${profileDir}`);
   try {
+    if (values.against !== undefined) {
+      const startedAt = new Date().toISOString();
+      say(`\n== transformer, this checkout against ${values.against}`);
+      const result = await compareTransformer(ctx, records ?? 1_000_000, values.against, rounds);
+      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', 'transformer-against.json'));
+      mkdirSync(path.dirname(out), { recursive: true });
+      writeFileSync(out, `${JSON.stringify({ benchmark: 'transformer --against', startedAt, machine: machine(), result }, null, 2)}\n`);
+      say(`\n${comparisonTable(result)}\n\nresults in ${path.relative(process.cwd(), out)}`);
+      return 0;
+    }
     for (const name of wanted === 'all' ? Object.keys(BENCHMARKS) : [wanted]) {
       const benchmark = BENCHMARKS[name];
       if (!benchmark) continue;

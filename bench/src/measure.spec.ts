@@ -1,4 +1,4 @@
-import { crossing, parseConsumerPerformance, parseProducerPerformance, ratio, rates, table } from './measure';
+import { crossing, median, parseConsumerPerformance, parseProducerPerformance, ratio, rates, table } from './measure';
 
 describe('rates', () => {
   const samples = [
@@ -64,6 +64,13 @@ describe('formatting', () => {
   it('gives ratios to two places and n/a without a peer', () => {
     expect(ratio(150, 100)).toBe('1.50x');
     expect(ratio(1, 0)).toBe('n/a');
+  });
+
+  it('takes the median of rounds in any order, the lower middle one of an even count', () => {
+    expect(median([95, 83, 88, 91, 86])).toBe(88);
+    expect(median([4, 1, 3, 2])).toBe(2);
+    expect(median([7])).toBe(7);
+    expect(median([])).toBeNaN();
   });
 
   it('writes a Markdown table with thousands separators', () => {

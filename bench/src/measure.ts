@@ -95,6 +95,12 @@ export function round(value: number, digits = 1): number {
   return Math.round(value * scale) / scale;
 }
 
+/** The middle value (the lower of the two middle ones for an even count); NaN for none. */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
 /** `ours / theirs` as `0.42x`. */
 export function ratio(ours: number, theirs: number): string {
   return theirs > 0 ? `${round(ours / theirs, 2).toFixed(2)}x` : 'n/a';

@@ -25,7 +25,7 @@ export interface TransformerResult {
   readonly rows: TransformerRow[];
 }
 
-interface Contender {
+export interface Contender {
   readonly name: string;
   readonly guarantee: Guarantee | 'auto-commit';
   /** Where its CPU profile is written, when it is profiled. */
@@ -84,42 +84,44 @@ export async function benchTransformer(ctx: BenchContext, records: number, only?
   const fill = await fillWithWebLogs(ctx, input, records);
   ctx.say(`  ${fill.toLocaleString('en-US')} records/s`);
   const rows: TransformerRow[] = [];
-  for (const contender of contenders(ctx).filter(only ?? (() => true))) {
-    const topics = await freshTopics(ctx, 'bench-out', ['output', 'dead-letter']);
-    const output = topics.output;
-    const group = `${output}-group`;
-    ctx.say(`${contender.name}, ${contender.guarantee}`);
-    const startedAt = process.hrtime.bigint();
-    const running = await contender.start({ input: input, output, deadLetter: topics['dead-letter'] }, group);
-    try {
-      // With transactions the group's committed offsets are what the output holds; without, the output's ends.
-      const progress = contender.guarantee === 'exactly-once' ? committedBy(ctx, group, input) : recordsIn(ctx, output);
-      const { rates, footprint } = await watch(running, startedAt, progress, records, 1_800_000);
-      rows.push({
-        contender: contender.name,
-        guarantee: contender.guarantee,
-        records,
-        ...rates,
-        ...footprint,
-        recordsPerCpuSecond: Math.round(records / Math.max(footprint.cpuSeconds, 0.1)),
-      });
-      ctx.say(
-        `  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s`,
-      );
-    } finally {
-      await running.stop();
-    }
-    // Written as the process exits.
-    const profile = contender.profileDir === undefined ? undefined : newestProfile(contender.profileDir);
-    if (profile !== undefined) {
-      const windows = summarizeProfile(profile, PROFILE_WINDOWS);
-      const row = rows[rows.length - 1];
-      if (row !== undefined) rows[rows.length - 1] = { ...row, profile: windows };
-      for (const line of profileLines(windows)) ctx.say(line);
-    }
-    await checkUpperCased(ctx, output);
-  }
+  for (const contender of contenders(ctx).filter(only ?? (() => true))) rows.push(await runContender(ctx, contender, input, records));
   return { records, generatorPerSecond: fill, rows };
+}
+
+/** One contender reads all of `input` into an output topic of its own; its rates and footprint. */
+export async function runContender(ctx: BenchContext, contender: Contender, input: string, records: number): Promise<TransformerRow> {
+  const topics = await freshTopics(ctx, 'bench-out', ['output', 'dead-letter']);
+  const output = topics.output;
+  const group = `${output}-group`;
+  ctx.say(`${contender.name}, ${contender.guarantee}`);
+  const startedAt = process.hrtime.bigint();
+  const running = await contender.start({ input: input, output, deadLetter: topics['dead-letter'] }, group);
+  let row: TransformerRow;
+  try {
+    // With transactions the group's committed offsets are what the output holds; without, the output's ends.
+    const progress = contender.guarantee === 'exactly-once' ? committedBy(ctx, group, input) : recordsIn(ctx, output);
+    const { rates, footprint } = await watch(running, startedAt, progress, records, 1_800_000);
+    row = {
+      contender: contender.name,
+      guarantee: contender.guarantee,
+      records,
+      ...rates,
+      ...footprint,
+      recordsPerCpuSecond: Math.round(records / Math.max(footprint.cpuSeconds, 0.1)),
+    };
+    ctx.say(`  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s`);
+  } finally {
+    await running.stop();
+  }
+  // Written as the process exits.
+  const profile = contender.profileDir === undefined ? undefined : newestProfile(contender.profileDir);
+  if (profile !== undefined) {
+    const windows = summarizeProfile(profile, PROFILE_WINDOWS);
+    row = { ...row, profile: windows };
+    for (const line of profileLines(windows)) ctx.say(line);
+  }
+  await checkUpperCased(ctx, output);
+  return row;
 }
 
 export function transformerTable(result: TransformerResult): string {
