@@ -20,7 +20,8 @@ const USAGE = `usage: npm run reliability -- [--profile long|short] [--scenario 
   --brokers   Kafka nodes (default 3, a KRaft cluster at RF 3 / min ISR 2); 1: one broker, where
               the cluster scenarios cannot run
   --seed      seed of the random kill moments (default 1)
-  --out       results file (default reliability/results/<profile>.json); a full long run also
+  --out       results file (default reliability/results/<profile>.json, <profile>-<mode>.json
+              with --mode); a full long run also
               rewrites the table in RELIABILITY.md (not with --mode)`;
 
 const repositoryRoot = path.resolve(__dirname, '../..');
@@ -86,7 +87,7 @@ async function main(): Promise<number> {
     await infra.stop();
   }
 
-  const out = path.resolve(values.out ?? path.join(repositoryRoot, 'reliability', 'results', `${profile.name}.json`));
+  const out = path.resolve(values.out ?? path.join(repositoryRoot, 'reliability', 'results', `${profile.name}${mode ? `-${mode}` : ''}.json`));
   writeResults(out, run);
   const table = resultsTable(run);
   say(`\n${table}\n\nresults in ${path.relative(process.cwd(), out)}`);
