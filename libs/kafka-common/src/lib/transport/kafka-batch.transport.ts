@@ -36,6 +36,8 @@ const STABLE_OFFSET_WAIT_MS = 15000;
  * markers are written, so a held offset clears within milliseconds unless the markers are lost.
  */
 const HANGING_AFTER_MS = 5000;
+/** Batches from beyond a rewind's offset dropped before the transport believes where kafkajs is (`fetchedBeforeRewind`). */
+const REWIND_DROPS = 20;
 /** A consumer commit unanswered this long is logged: the partition's later commits wait for it. */
 const SLOW_COMMIT_MS = 30000;
 
@@ -125,6 +127,11 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   private readonly inFlight = new Map<string, Promise<void>>();
   /** Per partition: how many times a failed send sent it back (`rewind`); a batch handed over before is dropped. */
   private readonly rewinds = new Map<string, number>();
+  /**
+   * Per partition sent back (`rewind`) and not fetched from there again yet: where it was sent,
+   * in which generation, and how many batches from beyond it were dropped meanwhile.
+   */
+  private readonly rewoundTo = new Map<string, { generation: number; offset: bigint; dropped: number }>();
   /** Per partition: where this process stands, to tell a recreated topic or a reset group (delivery.ts, rule 6). */
   private readonly positions = new Map<string, { generation: number; next: bigint }>();
   private readonly lastCommitted = new Map<string, bigint>();
@@ -326,7 +333,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       throw new Error(`no @EventPattern handler for topic ${topic}`);
     }
     const key = `${topic}/${partition}`;
-    if ((this.rewinds.get(key) ?? 0) !== rewinds) {
+    if ((this.rewinds.get(key) ?? 0) !== rewinds || this.fetchedBeforeRewind(payload, key, BigInt(first.offset))) {
       this.log.debug?.(`${key}@${first.offset}: fetched before the partition was rewound; dropped`);
       return undefined;
     }
@@ -435,7 +442,37 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }
     this.consumer.seek({ topic, partition, offset: firstOffset.toString() });
     this.positions.set(key, { generation, next: firstOffset });
+    this.rewoundTo.set(key, { generation, offset: firstOffset, dropped: 0 });
     this.retryLater(payload, error);
+  }
+
+  /**
+   * Whether a batch handed over after a rewind still comes from beyond where the partition was
+   * sent. kafkajs hands over the batches of a fetch as workers come free, without asking whether
+   * their partition was sought meanwhile, so with more partitions than
+   * `partitionsConsumedConcurrently` a batch fetched before the rewind can arrive after it. Such a
+   * batch is dropped, and the seek asked again if kafkajs has already applied it. The partition's
+   * first batch from the rewind's offset ends the watch; so does a rejoin. A partition that keeps
+   * coming from beyond it (its records there deleted meanwhile, and kafkajs reset to the earliest
+   * offset) goes on from where kafkajs is after `REWIND_DROPS` batches, loudly.
+   */
+  private fetchedBeforeRewind(payload: EachBatchPayload, key: string, firstOffset: bigint): boolean {
+    const rewound = this.rewoundTo.get(key);
+    if (!rewound) return false;
+    if (rewound.generation !== this.generation || firstOffset <= rewound.offset) {
+      this.rewoundTo.delete(key);
+      return false;
+    }
+    if (rewound.dropped >= REWIND_DROPS) {
+      this.rewoundTo.delete(key);
+      this.log.error(
+        `${key} was sent back to offset ${rewound.offset} after a failed send, but kafkajs keeps fetching it from ${firstOffset}; going on from there`,
+      );
+      return false;
+    }
+    rewound.dropped++;
+    if (!payload.isStale()) this.consumer?.seek({ topic: payload.batch.topic, partition: payload.batch.partition, offset: rewound.offset.toString() });
+    return true;
   }
 
   /**
@@ -454,6 +491,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       `${key} was fetched from offset ${firstOffset}, below ${stoodAt} where it stood: the topic was created again or the group's offsets were reset; the partition starts afresh`,
     );
     this.positions.delete(key);
+    this.rewoundTo.delete(key);
     this.lastCommitted.delete(key);
     this.commits.delete(key);
     this.deferred.delete(key);
