@@ -59,6 +59,14 @@ function publish(name: string, text: string, startedAt: string): void {
   writeFileSync(doc, current.replace(marker, `$1${text}\n\nRun of ${startedAt} on ${machine()}.$2`));
 }
 
+/** Writes a run's results to `out`, or to bench/results/`file`; returns the path written. */
+function saveResults(out: string | undefined, file: string, benchmark: string, startedAt: string, result: unknown): string {
+  const written = path.resolve(out ?? path.join(repositoryRoot, 'bench', 'results', file));
+  mkdirSync(path.dirname(written), { recursive: true });
+  writeFileSync(written, `${JSON.stringify({ benchmark, startedAt, machine: machine(), result }, null, 2)}\n`);
+  return written;
+}
+
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -101,10 +109,8 @@ async function main(): Promise<number> {
     if (values.against !== undefined) {
       const startedAt = new Date().toISOString();
       say(`\n== transformer, this checkout against ${values.against}`);
-      const result = await compareTransformer(ctx, records ?? 1_000_000, values.against, rounds);
-      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', 'transformer-against.json'));
-      mkdirSync(path.dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify({ benchmark: 'transformer --against', startedAt, machine: machine(), result }, null, 2)}\n`);
+      const result = await compareTransformer(ctx, records ?? BENCHMARKS.transformer?.defaultRecords ?? 1_000_000, values.against, rounds);
+      const out = saveResults(values.out, 'transformer-against.json', 'transformer --against', startedAt, result);
       say(`\n${comparisonTable(result)}\n\nresults in ${path.relative(process.cwd(), out)}`);
       return 0;
     }
@@ -119,9 +125,7 @@ async function main(): Promise<number> {
       const section = records === undefined || records === benchmark.defaultRecords ? name : `${name}-${records}`;
       // A profiled run is slowed by the profiler: its figures go to a file of their own, not to the tables.
       const file = profileDir ? `${section}-profile.json` : `${section}.json`;
-      const out = path.resolve(values.out ?? path.join(repositoryRoot, 'bench', 'results', file));
-      mkdirSync(path.dirname(out), { recursive: true });
-      writeFileSync(out, `${JSON.stringify({ benchmark: name, startedAt, machine: machine(), result }, null, 2)}\n`);
+      const out = saveResults(values.out, file, name, startedAt, result);
       say(`\n${text}\n\nresults in ${path.relative(process.cwd(), out)}`);
       if (values.out === undefined && !profileDir && existsSync(path.join(repositoryRoot, 'BENCHMARKS.md')))
         publish(section, text, startedAt);
