@@ -33,11 +33,6 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  *      read below the one our own last transaction committed is read again until it catches up
  *      (after a coordinator failover the group serves a completed transaction's offsets late,
  *      and kafkajs joins at that older offset), for up to 15 s; one that stays below is a reset.
- *      The batch is resolved once the handler took it, so kafkajs fetches while its transaction
- *      runs; the partition's next batch reaches the handler only after that transaction ended
- *      (one transaction a partition at a time). A transaction that fails sends the partition back
- *      to the batch's first record as above, and the resync that follows says which records a
- *      committed transaction did. Closing waits for the transactions still running.
  *    - A hanging transaction: offsets still held, after the fencing, by a transaction the broker
  *      completed without writing its markers (a single broker restarted after a crash can do
  *      this). Its records and offsets wait, pending, for the next marker of the same producer id.
@@ -54,8 +49,8 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  *    the records again, as at-least-once allows). Closing waits for the commits still running.
  * 4. Transaction markers take offsets but never reach a handler. Ranges holding only markers (the
  *    tail of a batch, a batch of markers alone) are committed past only when everything before
- *    them is done: in the first two modes once the partition's batch before is delivered
- *    (acknowledged or committed, and not at all if it failed and the partition went back), and
+ *    them is done: in the first two modes once the partition's batch before is delivered (at
+ *    least once: acknowledged, and not at all if its send failed and the partition went back), and
  *    in `deferred` mode once the handler's durable offset reaches the range's start. A batch the
  *    handler did not take is never resolved, so no marker range can open after it.
  * 5. Dead letters are acknowledged before any offset above them is committed.

@@ -287,55 +287,31 @@ describe('KafkaBatchTransport against a real broker', () => {
   });
 
   /**
-   * Transport options whose consumers report each batch kafkajs is about to hand over (its first
-   * offset), and whose first delivery is held: at least once the first send of the plain producer
-   * (`sendBatch`), exactly once the commit of the first transaction. It waits for `hold` and then
-   * goes on, or fails without reaching the broker when `hold` rejects.
+   * `kafka` whose consumers report each batch kafkajs is about to hand over (its first offset),
+   * and a producer for the transport's sends whose first `sendBatch` waits for `hold` and then
+   * succeeds, or fails when `hold` rejects.
    */
-  function heldFirstDelivery(
-    mode: DeliveryMode,
+  function heldFirstSend(
     hold: () => Promise<void>,
     handedOver: (firstOffset: string) => void,
-    delivered: () => void = () => undefined,
-  ): Partial<KafkaBatchTransportOptions> {
-    let held = false;
-    const holding = async <T>(go: () => Promise<T>): Promise<T> => {
-      if (held) return go();
-      held = true;
-      await hold();
-      const answer = await go();
-      delivered();
-      return answer;
-    };
+    acknowledged: () => void = () => undefined,
+  ): { kafka: Kafka; producer: Producer } {
     const watched = Object.create(kafka) as Kafka;
     watched.consumer = (config) => {
       const consumer = kafka.consumer(config);
       consumer.on(consumer.events.START_BATCH_PROCESS, ({ payload }) => handedOver(payload.firstOffset));
       return consumer;
     };
-    const sender = Object.create(producer) as Producer;
-    if (mode === 'transaction') {
-      watched.producer = (config) => {
-        const made = kafka.producer(config);
-        const begin = made.transaction.bind(made);
-        made.transaction = async () => {
-          const transaction = await begin();
-          const commit = transaction.commit.bind(transaction);
-          transaction.commit = () => holding(commit);
-          return transaction;
-        };
-        return made;
-      };
-    } else {
-      sender.sendBatch = (batch) => holding(() => producer.sendBatch(batch));
-    }
-    return {
-      kafka: watched,
-      delivery: mode,
-      transactionalIdPrefix: uniqueName('held'),
-      deadLetter: { producer: sender, topic: { name: uniqueName('unused-dead-letters') } },
-      consumer: { maxBytesPerPartition: 100 },
+    const held = Object.create(producer) as Producer;
+    let sends = 0;
+    held.sendBatch = async (batch) => {
+      const first = sends++ === 0;
+      if (first) await hold();
+      const answer = await producer.sendBatch(batch);
+      if (first) acknowledged();
+      return answer;
     };
+    return { kafka: watched, producer: held };
   }
 
   /** Two record batches of 50 in one partition, fetched one at a time, each copied to `output` by the handler. */
@@ -359,71 +335,68 @@ describe('KafkaBatchTransport against a real broker', () => {
   const copiedValues = (n: number, from = 0): string[] =>
     Array.from({ length: n }, (_, i) => JSON.stringify({ value: `p0-${(from + i) % 50}` }));
 
-  const guarantees = [
-    { mode: 'ack-then-commit', guarantee: 'at least once', delivery: 'sends', waits: 'its sends are acknowledged' },
-    { mode: 'transaction', guarantee: 'exactly once', delivery: 'transaction', waits: 'its transaction commits' },
-  ] as const;
-
-  for (const { mode, guarantee, delivery, waits } of guarantees) {
-    it(`${guarantee}, hands a partition's next batch over while the batch before waits until ${waits}, and handles it only after`, async () => {
-      const { topic, output, groupId, handled } = await twoBatchesCopied(`transport-behind-${mode}`);
-      const [next, nextHandedOver] = signal();
-      let handledAtHandOver: number | undefined;
-      // The first delivery stays unfinished until kafkajs hands the partition's next batch over
-      // (10 s at most: a transport that waits for the delivery before fetching fails below).
-      const timedOut = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10000).unref());
-      let released: 'handed over' | 'timed out' | undefined;
-      const hold = async () => {
-        released = await Promise.race([next.then(() => 'handed over' as const), timedOut]);
-      };
-      let handledAtDelivery: number | undefined;
-      const extra = heldFirstDelivery(
-        mode,
-        hold,
-        (firstOffset) => {
-          if (firstOffset !== '50') return;
-          handledAtHandOver = handled.length;
-          nextHandedOver();
-        },
-        () => (handledAtDelivery = handled.length),
-      );
-      app = await transportApp(topic, groupId, { extra });
-      await app.listen();
-      await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));
-      expect(released).toBe('handed over');
-      expect(handledAtHandOver).toBe(1);
-      expect(handledAtDelivery).toBe(1);
-      expect(handled).toEqual(['0', '50']);
-      const copies = await consumeAll(kafka, output);
-      expect(copies.map((c) => c.message.value?.toString())).toEqual(copiedValues(100));
+  it("at least once, hands a partition's next batch over while the sends of the batch before are acknowledged, and handles it only after", async () => {
+    const { topic, output, groupId, handled } = await twoBatchesCopied('transport-ack-behind');
+    const [next, nextHandedOver] = signal();
+    let handledAtHandOver: number | undefined;
+    // The first send stays unacknowledged until kafkajs hands the partition's next batch over
+    // (10 s at most: a transport that waits for the acknowledgement before fetching fails below).
+    const timedOut = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10000).unref());
+    let released: 'handed over' | 'timed out' | undefined;
+    const hold = async () => {
+      released = await Promise.race([next.then(() => 'handed over' as const), timedOut]);
+    };
+    let handledAtAcknowledgement: number | undefined;
+    const held = heldFirstSend(
+      hold,
+      (firstOffset) => {
+        if (firstOffset !== '50') return;
+        handledAtHandOver = handled.length;
+        nextHandedOver();
+      },
+      () => (handledAtAcknowledgement = handled.length),
+    );
+    app = await transportApp(topic, groupId, {
+      extra: { kafka: held.kafka, deadLetter: { producer: held.producer, topic: { name: uniqueName('unused-dead-letters') } }, consumer: { maxBytesPerPartition: 100 } },
     });
+    await app.listen();
+    await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));
+    expect(released).toBe('handed over');
+    expect(handledAtHandOver).toBe(1);
+    expect(handledAtAcknowledgement).toBe(1);
+    expect(handled).toEqual(['0', '50']);
+    const copies = await consumeAll(kafka, output);
+    expect(copies.map((c) => c.message.value?.toString())).toEqual(copiedValues(100));
+  });
 
-    it(`${guarantee}, sends a partition back to the first record of a batch whose ${delivery} failed after kafkajs moved past it`, async () => {
-      const { topic, output, groupId, handled } = await twoBatchesCopied(`transport-behind-fails-${mode}`);
-      const [next, nextHandedOver] = signal();
-      const timedOut = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10000).unref());
-      let failed: 'after the hand-over' | 'timed out' | undefined;
-      // The first delivery fails once the partition's next batch was handed over, as one to a
-      // broker that went away would after its retries; the next batch was fetched from past it.
-      const hold = async () => {
-        failed = await Promise.race([next.then(() => 'after the hand-over' as const), timedOut]);
-        throw new Error('broker went away');
-      };
-      const extra = heldFirstDelivery(mode, hold, (firstOffset) => {
-        if (firstOffset === '50') nextHandedOver();
-      });
-      const metrics = new MetricsService({ service: `behind-fails-${mode}` });
-      app = await transportApp(topic, groupId, { metrics, extra });
-      await app.listen();
-      await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));
-      expect(failed).toBe('after the hand-over');
-      // The batch fetched past the failed one was dropped, not handled: the partition went back to 0.
-      expect(handled).toEqual(['0', '0', '50']);
-      const copies = await consumeAll(kafka, output);
-      expect(copies.map((c) => c.message.value?.toString())).toEqual(copiedValues(100));
-      expect(await counterTotal(metrics, 'batch_failures_total')).toBe(1);
+  it('at least once, sends a partition back to the first record of a batch whose sends failed after kafkajs moved past it', async () => {
+    const { topic, output, groupId, handled } = await twoBatchesCopied('transport-ack-fails');
+    const [next, nextHandedOver] = signal();
+    const timedOut = new Promise<'timed out'>((resolve) => setTimeout(() => resolve('timed out'), 10000).unref());
+    let failed: 'after the hand-over' | 'timed out' | undefined;
+    // The first send fails once the partition's next batch was handed over, as a send to a broker
+    // that went away would after its retries; the next batch was fetched from past the failed one.
+    const hold = async () => {
+      failed = await Promise.race([next.then(() => 'after the hand-over' as const), timedOut]);
+      throw new Error('broker went away');
+    };
+    const held = heldFirstSend(hold, (firstOffset) => {
+      if (firstOffset === '50') nextHandedOver();
     });
-  }
+    const metrics = new MetricsService({ service: 'ack-fails' });
+    app = await transportApp(topic, groupId, {
+      metrics,
+      extra: { kafka: held.kafka, deadLetter: { producer: held.producer, topic: { name: uniqueName('unused-dead-letters') } }, consumer: { maxBytesPerPartition: 100 } },
+    });
+    await app.listen();
+    await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));
+    expect(failed).toBe('after the hand-over');
+    // The batch fetched past the failed one was dropped, not handled: the partition went back to 0.
+    expect(handled).toEqual(['0', '0', '50']);
+    const copies = await consumeAll(kafka, output);
+    expect(copies.map((c) => c.message.value?.toString())).toEqual(copiedValues(100));
+    expect(await counterTotal(metrics, 'batch_failures_total')).toBe(1);
+  });
 
   it('does not commit a failing batch, redelivers it, and keeps other partitions moving', async () => {
     const topic = uniqueName('transport-fail');

@@ -362,8 +362,6 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
         const result = (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
         if (this.mode === 'ack-then-commit' && !this.closing) {
           acknowledged = this.acknowledgeBehind(payload, result ?? {}, generation, BigInt(first.offset), lastOffset, started);
-        } else if (transactional && !this.closing) {
-          acknowledged = this.commitTransactionBehind(payload, result ?? {}, transactional, generation, BigInt(first.offset), lastOffset, started);
         } else {
           await this.deliver(payload, result, generation, lastOffset, transactional);
         }
@@ -398,6 +396,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   /**
    * `ack-then-commit`, the batch resolved before its records and dead letters are acknowledged
    * (delivery.ts, rule 3): once they are, the batch is delivered and its end committed behind it.
+   * A send that fails rewinds the partition to the batch's first record.
    */
   private acknowledgeBehind(
     payload: EachBatchPayload,
@@ -408,66 +407,19 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     started: bigint,
   ): Promise<void> {
     const { topic, partition } = payload.batch;
-    return this.deliverBehind(
-      payload,
-      outcome,
-      generation,
-      firstOffset,
-      started,
-      () => this.publishAcked(topic, partition, outcome),
-      () => this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n)),
-    );
-  }
-
-  /**
-   * `transaction`, the batch resolved before its transaction commits (delivery.ts, rule 3): the
-   * next fetch goes out while the transaction's requests run. The resync that follows a failed
-   * transaction says which of its records, if any, a committed transaction did.
-   */
-  private commitTransactionBehind(
-    payload: EachBatchPayload,
-    outcome: BatchResult,
-    state: { progress: TransactionalProgress; producer?: Promise<Producer> },
-    generation: number,
-    firstOffset: bigint,
-    lastOffset: bigint,
-    started: bigint,
-  ): Promise<void> {
-    return this.deliverBehind(payload, outcome, generation, firstOffset, started, () =>
-      this.publishInTransaction(payload, state, outcome, lastOffset),
-    );
-  }
-
-  /**
-   * What a batch resolved before its delivery leaves running: `send`, then the batch counts as
-   * delivered and `after` runs. A `send` that fails rewinds the partition to the batch's first
-   * record. Never rejects.
-   */
-  private deliverBehind(
-    payload: EachBatchPayload,
-    outcome: BatchResult,
-    generation: number,
-    firstOffset: bigint,
-    started: bigint,
-    send: () => Promise<void>,
-    after?: () => Promise<void>,
-  ): Promise<void> {
-    const { topic, partition } = payload.batch;
     const size = payload.batch.messages.length;
-    return send()
-      .then(
-        async () => {
-          this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
-          this.batchDone(topic, partition, size, started);
-          await after?.();
-        },
-        (error: unknown) => this.rewind(payload, generation, firstOffset, error),
-      )
-      .catch((error: unknown) => {
-        // Not reached unless an observer throws or kafkajs refuses the seek (its consumer stopped,
-        // which starts the partition from its committed offset again).
-        this.log.error(`after the sends of ${topic}/${partition}@${firstOffset}: ${error instanceof Error ? error.message : String(error)}`);
-      });
+    return this.publishAcked(topic, partition, outcome).then(
+      async () => {
+        this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
+        this.batchDone(topic, partition, size, started);
+        await this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n));
+      },
+      (error: unknown) => this.rewind(payload, generation, firstOffset, error),
+    ).catch((error: unknown) => {
+      // Not reached unless an observer throws or kafkajs refuses the seek (its consumer stopped,
+      // which starts the partition from its committed offset again).
+      this.log.error(`after the sends of ${topic}/${partition}@${firstOffset}: ${error instanceof Error ? error.message : String(error)}`);
+    });
   }
 
   /**
@@ -782,16 +734,13 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       return;
     }
     const transactional = this.transactional.get(key);
-    // The batch before may still be waiting for its acknowledgement or its transaction: take the
-    // markers as done and commit past them only once it has it, and not at all if it failed and
-    // the partition was sent back.
+    if (transactional) transactional.progress.done(lastOffset);
+    // The batch before may still be waiting for its acknowledgement: commit past the markers only
+    // once it has it, and not at all if its send failed and the partition was sent back.
     const rewinds = this.rewinds.get(key) ?? 0;
-    const before = this.inFlight.get(key);
-    if (!before) transactional?.progress.done(lastOffset);
-    void (before ?? Promise.resolve())
+    void (this.inFlight.get(key) ?? Promise.resolve())
       .then(() => {
         if ((this.rewinds.get(key) ?? 0) !== rewinds) return undefined;
-        if (before) transactional?.progress.done(lastOffset);
         return this.committer(topic, partition, generation)((lastOffset + 1n).toString());
       })
       .catch(() => undefined);
