@@ -61,6 +61,12 @@ describe('npm run bench', () => {
       'kafkajs loop (no JSON) at-least-once',
       'kafka-python loop auto-commit',
     ]);
+    // Each compared guarantee's first contender ran once, unmeasured, before its measured run.
+    expect(result.warmUps.map((w) => `${w.contender} ${w.guarantee}`)).toEqual([
+      'weblog transformer at-least-once',
+      'weblog transformer exactly-once',
+    ]);
+    for (const run of result.warmUps) expect(run.sustainedPerSecond).toBeGreaterThan(0);
     for (const row of result.rows) {
       expect(row.records).toBe(20000);
       expect(row.sustainedPerSecond).toBeGreaterThan(0);
@@ -79,6 +85,7 @@ describe('npm run bench', () => {
       'exactly-once this checkout',
       `exactly-once ${root}`,
     ]);
+    expect(result.warmUps.map((w) => w.guarantee)).toEqual(['at-least-once', 'exactly-once']);
     for (const build of result.builds) {
       expect(build.runs).toHaveLength(2);
       for (const run of build.runs) expect(run.perSecond).toBeGreaterThan(0);

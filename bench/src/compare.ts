@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { BenchContext, fillWithWebLogs, freshTopics } from './context';
 import { median, ratio, table } from './measure';
-import { Contender, contenders, runContender } from './transformer';
+import { Contender, contenders, runContender, WarmUp, warmUp, warmUpNote } from './transformer';
 
 const GUARANTEES = ['at-least-once', 'exactly-once'] as const;
 const SINGLE_PROCESS = 'weblog transformer';
@@ -26,6 +26,8 @@ export interface ComparisonResult {
   readonly rounds: number;
   readonly against: string;
   readonly builds: readonly ComparedBuild[];
+  /** This checkout's unmeasured run before each guarantee's first round. */
+  readonly warmUps: readonly WarmUp[];
 }
 
 function singleProcess(list: readonly Contender[], guarantee: string, build: string): Contender {
@@ -55,11 +57,13 @@ export async function compareTransformer(ctx: BenchContext, records: number, aga
   ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs with the generator`);
   await fillWithWebLogs(ctx, input, records);
   const builds: ComparedBuild[] = [];
+  const warmUps: WarmUp[] = [];
   for (const guarantee of GUARANTEES) {
     const pair: [string, Contender][] = [
       [THIS_CHECKOUT, singleProcess(contenders(ctx), guarantee, THIS_CHECKOUT)],
       [checkout, singleProcess(theirs, guarantee, checkout)],
     ];
+    warmUps.push(await warmUp(ctx, pair[0][1], input, records));
     const runs = new Map<string, { perSecond: number; cpuSeconds: number }[]>(pair.map(([build]) => [build, []]));
     for (let round = 0; round < rounds; round++) {
       // Alternating which goes first, so neither always follows the other's leftovers.
@@ -80,7 +84,7 @@ export async function compareTransformer(ctx: BenchContext, records: number, aga
       });
     }
   }
-  return { records, rounds, against: checkout, builds };
+  return { records, rounds, against: checkout, builds, warmUps };
 }
 
 export function comparisonTable(result: ComparisonResult): string {
@@ -100,7 +104,7 @@ export function comparisonTable(result: ComparisonResult): string {
       ],
     ];
   });
-  return table(
+  const figures = table(
     [
       'guarantee',
       'this checkout, median records/s (CPU-s)',
@@ -111,4 +115,5 @@ export function comparisonTable(result: ComparisonResult): string {
     ],
     rows,
   );
+  return `${figures}${warmUpNote(result.warmUps)}`;
 }
