@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalInfra } from '@weblog/local-infra';
+import { cpuSeconds, LocalInfra, startLocalInfra } from '@weblog/local-infra';
 import { benchArchiver, archiverTable } from './archiver';
 import { benchCeiling, ceilingTable } from './ceiling';
 import { compareTransformer, comparisonTable } from './compare';
@@ -67,6 +67,12 @@ function saveResults(out: string | undefined, file: string, benchmark: string, s
   return written;
 }
 
+/** CPU seconds every launched Kafka node has used so far; undefined when the brokers were given through the environment. */
+function brokerCpuSeconds(infra: LocalInfra): number | undefined {
+  if (!infra.launched.kafka || !infra.cluster) return undefined;
+  return infra.cluster.nodes.reduce((sum, node) => sum + cpuSeconds(node.pid), 0);
+}
+
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -103,7 +109,15 @@ async function main(): Promise<number> {
   const kafka = testKafka('bench');
   const admin = kafka.admin();
   await admin.connect();
-  const ctx: BenchContext = { brokers: infra.kafkaBrokers.join(','), kafka, admin, peers, say, ...(profileDir ? { profileDir } : {}) };
+  const ctx: BenchContext = {
+    brokers: infra.kafkaBrokers.join(','),
+    kafka,
+    admin,
+    peers,
+    say,
+    brokerCpuSeconds: () => brokerCpuSeconds(infra),
+    ...(profileDir ? { profileDir } : {}),
+  };
   if (profileDir) say(`CPU profiles in ${profileDir}`);
   try {
     if (values.against !== undefined) {

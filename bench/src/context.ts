@@ -11,6 +11,8 @@ export interface BenchContext {
   readonly admin: Admin;
   readonly peers: PeerArtifacts;
   readonly say: (line: string) => void;
+  /** CPU seconds the broker has used so far (every node of a launched cluster); undefined when the brokers were given. */
+  readonly brokerCpuSeconds: () => number | undefined;
   /** Set by `--profile`: where our single-process contenders write CPU profiles. */
   readonly profileDir?: string;
 }

@@ -2,7 +2,7 @@
 // all of it into an output topic of its own, one after another, on the same broker.
 import path from 'node:path';
 import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
-import { Rates, ratio, table } from './measure';
+import { Rates, ratio, round, table } from './measure';
 import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer, together } from './peers';
 import { newestProfile, ProfileWindow, profileLines, summarizeProfile } from './profile';
 
@@ -15,6 +15,13 @@ export interface TransformerRow extends Rates, Footprint {
   readonly records: number;
   /** Records per second of CPU time the process used: what one core carries. */
   readonly recordsPerCpuSecond: number;
+  /**
+   * CPU seconds the broker used from the contender's start to its last record: what its requests
+   * cost the server. Only when the broker was launched by the benchmark.
+   */
+  readonly brokerCpuSeconds?: number;
+  /** Records per CPU second of the contender and the broker together: what a record costs the machine. */
+  readonly recordsPerCpuSecondWithBroker?: number;
   /** With `--profile`, for our single process: its CPU profile in spans of the run. */
   readonly profile?: readonly ProfileWindow[];
 }
@@ -123,6 +130,7 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
   const output = topics.output;
   const group = `${output}-group`;
   ctx.say(`${contender.name}, ${contender.guarantee}`);
+  const brokerBefore = ctx.brokerCpuSeconds();
   const startedAt = process.hrtime.bigint();
   const running = await contender.start({ input: input, output, deadLetter: topics['dead-letter'] }, group);
   let row: TransformerRow;
@@ -130,6 +138,8 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
     // With transactions the group's committed offsets are what the output holds; without, the output's ends.
     const progress = contender.guarantee === 'exactly-once' ? committedBy(ctx, group, input) : recordsIn(ctx, output);
     const { rates, footprint } = await watch(running, startedAt, progress, records, 1_800_000);
+    const brokerAfter = ctx.brokerCpuSeconds();
+    const brokerCpuSeconds = brokerBefore === undefined || brokerAfter === undefined ? undefined : round(brokerAfter - brokerBefore, 1);
     row = {
       contender: contender.name,
       guarantee: contender.guarantee,
@@ -137,8 +147,12 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
       ...rates,
       ...footprint,
       recordsPerCpuSecond: Math.round(records / Math.max(footprint.cpuSeconds, 0.1)),
+      ...(brokerCpuSeconds === undefined
+        ? {}
+        : { brokerCpuSeconds, recordsPerCpuSecondWithBroker: Math.round(records / Math.max(footprint.cpuSeconds + brokerCpuSeconds, 0.1)) }),
     };
-    ctx.say(`  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s`);
+    const broker = brokerCpuSeconds === undefined ? '' : ` (the broker ${brokerCpuSeconds})`;
+    ctx.say(`  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s${broker}`);
   } finally {
     await running.stop();
   }
@@ -172,6 +186,9 @@ export function transformerTable(result: TransformerResult): string {
       'vs Kafka Streams',
       'records per CPU-second',
       'vs Kafka Streams',
+      'broker CPU s',
+      'records per CPU-second with the broker',
+      'vs Kafka Streams',
       'second half vs first',
       'start-up s',
       'total s',
@@ -185,6 +202,9 @@ export function transformerTable(result: TransformerResult): string {
       ratio(r.sustainedPerSecond, peerOf(r)?.sustainedPerSecond ?? 0),
       r.recordsPerCpuSecond,
       ratio(r.recordsPerCpuSecond, peerOf(r)?.recordsPerCpuSecond ?? 0),
+      r.brokerCpuSeconds ?? 'not measured',
+      r.recordsPerCpuSecondWithBroker ?? 'not measured',
+      r.recordsPerCpuSecondWithBroker === undefined ? '' : ratio(r.recordsPerCpuSecondWithBroker, peerOf(r)?.recordsPerCpuSecondWithBroker ?? 0),
       `${r.lateVsEarly.toFixed(2)}x`,
       r.startupSeconds,
       r.totalSeconds,
