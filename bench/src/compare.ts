@@ -44,7 +44,9 @@ function contendersOf(checkout: string, ctx: BenchContext): Contender[] {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require(built) as { contenders?: typeof contenders };
   } catch (error) {
-    throw new Error(`--against ${checkout}: cannot load ${built} (build that checkout first): ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(
+      `--against ${checkout}: cannot load ${built} (build that checkout first): ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
   if (typeof loaded.contenders !== 'function') throw new Error(`--against ${checkout}: ${built} exports no contenders`);
   return loaded.contenders(ctx);

@@ -149,10 +149,15 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
       recordsPerCpuSecond: Math.round(records / Math.max(footprint.cpuSeconds, 0.1)),
       ...(brokerCpuSeconds === undefined
         ? {}
-        : { brokerCpuSeconds, recordsPerCpuSecondWithBroker: Math.round(records / Math.max(footprint.cpuSeconds + brokerCpuSeconds, 0.1)) }),
+        : {
+            brokerCpuSeconds,
+            recordsPerCpuSecondWithBroker: Math.round(records / Math.max(footprint.cpuSeconds + brokerCpuSeconds, 0.1)),
+          }),
     };
     const broker = brokerCpuSeconds === undefined ? '' : ` (the broker ${brokerCpuSeconds})`;
-    ctx.say(`  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s${broker}`);
+    ctx.say(
+      `  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s${broker}`,
+    );
   } finally {
     await running.stop();
   }
@@ -204,7 +209,9 @@ export function transformerTable(result: TransformerResult): string {
       ratio(r.recordsPerCpuSecond, peerOf(r)?.recordsPerCpuSecond ?? 0),
       r.brokerCpuSeconds ?? 'not measured',
       r.recordsPerCpuSecondWithBroker ?? 'not measured',
-      r.recordsPerCpuSecondWithBroker === undefined ? '' : ratio(r.recordsPerCpuSecondWithBroker, peerOf(r)?.recordsPerCpuSecondWithBroker ?? 0),
+      r.recordsPerCpuSecondWithBroker === undefined
+        ? ''
+        : ratio(r.recordsPerCpuSecondWithBroker, peerOf(r)?.recordsPerCpuSecondWithBroker ?? 0),
       `${r.lateVsEarly.toFixed(2)}x`,
       r.startupSeconds,
       r.totalSeconds,

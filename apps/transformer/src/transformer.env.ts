@@ -7,6 +7,7 @@ import {
   loadEnvOrExit,
   positiveInt,
   serviceEnv,
+  wholeNumber,
 } from '@weblog/kafka-common';
 
 export const DELIVERY_MODES = ['at-least-once', 'exactly-once'] as const;
@@ -22,6 +23,11 @@ export const transformerEnvSchema = serviceEnv({
   TRANSFORMER_TRANSACTIONAL_ID_PREFIX: z.string().min(1).default('weblog-transformer'),
   /** Input partitions processed at the same time. */
   TRANSFORMER_CONCURRENCY: positiveInt(3, 64),
+  /**
+   * Threads beside the main one that decode, check, upper-case and encode records, so one process
+   * uses more than one core; 0 does it all on the main thread.
+   */
+  TRANSFORMER_THREADS: wholeNumber(1, 0, 16),
   /** Larger input values go to the dead-letter topic unparsed. */
   TRANSFORMER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
   /** The zone of a timestamp that names none (Python's `isoformat()` of a naive datetime). */

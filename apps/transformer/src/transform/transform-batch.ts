@@ -39,12 +39,40 @@ export interface BatchSource {
   readonly partition: number;
 }
 
+/** One record's outcome: its transformed value, or why it goes to the dead-letter topic. */
+export type RecordOutcome =
+  | { readonly ok: true; readonly value: TransformedWebLog }
+  | { readonly ok: false; readonly failure: DeadLetterReason };
+
 /**
- * Decodes, validates and upper-cases a batch, in order, adding `event_id` where the record has
- * none and `timestamp_utc`. Records that fail go to `rejected` with their reason; so does a record
- * whose upper-cased form breaks the output contract (upper-casing can lengthen text: `ß` becomes
- * `SS`), which would otherwise fail the whole batch forever.
+ * Decodes, validates and upper-cases one record, adding `event_id` where it has none and
+ * `timestamp_utc`. A record whose upper-cased form breaks the output contract (upper-casing can
+ * lengthen text: `ß` becomes `SS`) fails too, rather than failing the whole batch forever.
  */
+export function transformRecord(
+  source: BatchSource,
+  message: Pick<KafkaMessage, 'offset' | 'value'>,
+  options: TransformOptions,
+): RecordOutcome {
+  const decoded = decode(WebLogContract, message.value, { maxBytes: options.maxBytes });
+  if (!decoded.ok) return { ok: false, failure: { reason: decoded.reason, detail: decoded.detail } };
+  const log = decoded.value;
+  const utc = timestampToUtc(log.timestamp, options.timeZone);
+  if (utc === undefined) {
+    return {
+      ok: false,
+      failure: { reason: OUTPUT_CONTRACT_VIOLATION, detail: `timestamp ${log.timestamp} is beyond the year 9999 in UTC` },
+    };
+  }
+  // decode succeeded, so the value is a non-empty buffer.
+  const eventId = log.event_id ?? deriveEventId({ ...source, offset: message.offset }, message.value as Buffer);
+  // Checked here rather than when sent: a record that fails is dead-lettered, not the batch.
+  const transformed = conform(TransformedWebLogContract, toUpperCase(log, { event_id: eventId, timestamp_utc: utc }));
+  if (!transformed.ok) return { ok: false, failure: { reason: OUTPUT_CONTRACT_VIOLATION, detail: transformed.detail } };
+  return { ok: true, value: transformed.value };
+}
+
+/** Every record of a batch through `transformRecord`, in order, with the transformer's header added. */
 export function transformBatch(
   source: BatchSource,
   messages: readonly KafkaMessage[],
@@ -55,30 +83,14 @@ export function transformBatch(
   const rejected: Rejected[] = [];
   const stamp = String(transformedAt);
   for (const message of messages) {
-    const decoded = decode(WebLogContract, message.value, { maxBytes: options.maxBytes });
-    if (!decoded.ok) {
-      rejected.push({ message, failure: { reason: decoded.reason, detail: decoded.detail } });
-      continue;
-    }
-    const log = decoded.value;
-    const utc = timestampToUtc(log.timestamp, options.timeZone);
-    if (utc === undefined) {
-      rejected.push({
-        message,
-        failure: { reason: OUTPUT_CONTRACT_VIOLATION, detail: `timestamp ${log.timestamp} is beyond the year 9999 in UTC` },
-      });
-      continue;
-    }
-    // decode succeeded, so the value is a non-empty buffer.
-    const eventId = log.event_id ?? deriveEventId({ ...source, offset: message.offset }, message.value as Buffer);
-    // Checked here rather than when sent: a record that fails is dead-lettered, not the batch.
-    const transformed = conform(TransformedWebLogContract, toUpperCase(log, { event_id: eventId, timestamp_utc: utc }));
-    if (!transformed.ok) {
-      rejected.push({ message, failure: { reason: OUTPUT_CONTRACT_VIOLATION, detail: transformed.detail } });
-      continue;
-    }
-    const headers: RecordHeaders = { ...message.headers, [PipelineHeaders.transformedAt]: stamp };
-    outputs.push({ key: message.key, value: transformed.value, headers });
+    const outcome = transformRecord(source, message, options);
+    if (outcome.ok) outputs.push({ key: message.key, value: outcome.value, headers: transformedHeaders(message, stamp) });
+    else rejected.push({ message, failure: outcome.failure });
   }
   return { outputs, rejected };
+}
+
+/** The record's own headers and the transformer's time. */
+export function transformedHeaders(message: KafkaMessage, stamp: string): RecordHeaders {
+  return { ...message.headers, [PipelineHeaders.transformedAt]: stamp };
 }

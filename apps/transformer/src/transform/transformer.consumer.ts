@@ -8,7 +8,7 @@ export class TransformerConsumer {
   constructor(private readonly transformer: TransformerService) {}
 
   @EventPattern(InputTopic.key)
-  handle(@Payload() batch: KafkaBatch): BatchResult {
+  handle(@Payload() batch: KafkaBatch): BatchResult | Promise<BatchResult> {
     return this.transformer.process(batch);
   }
 }

@@ -51,11 +51,16 @@ export function port(defaultPort: number) {
 }
 
 export function positiveInt(defaultValue: number, max = Number.MAX_SAFE_INTEGER) {
-  const message = `must be a whole number from 1 to ${max}`;
+  return wholeNumber(defaultValue, 1, max);
+}
+
+/** A whole number from `min` to `max`. */
+export function wholeNumber(defaultValue: number, min: number, max = Number.MAX_SAFE_INTEGER) {
+  const message = `must be a whole number from ${min} to ${max}`;
   return z.coerce
     .number({ error: message })
     .int({ error: message })
-    .min(1, { error: message })
+    .min(min, { error: message })
     .max(max, { error: message })
     .default(defaultValue);
 }

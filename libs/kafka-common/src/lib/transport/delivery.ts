@@ -1,7 +1,7 @@
-import { KafkaMessage } from 'kafkajs';
+import { KafkaMessage, Message } from 'kafkajs';
 import { TopicRef } from '../contracts/topics';
 import { DeadLetterReason } from '../kafka/dead-letter';
-import { OutgoingRecord } from '../kafka/contract-producer';
+import { encodeRecords, OutgoingRecord } from '../kafka/contract-producer';
 
 /**
  * The delivery rules of every consumer, in one place. The transport applies them; handlers only
@@ -61,11 +61,13 @@ import { OutgoingRecord } from '../kafka/contract-producer';
  */
 export type DeliveryMode = 'ack-then-commit' | 'transaction' | 'deferred' | 'never-commit';
 
-/** Records for one topic, checked against its contract when sent. */
-export interface Publication<T = unknown> {
-  readonly topic: TopicRef<T>;
-  readonly records: readonly OutgoingRecord<T>[];
-}
+/**
+ * Records for one topic: values checked against its contract and encoded when sent, or (`encoded`)
+ * values `encode` already turned into bytes for that contract, in another thread of the process.
+ */
+export type Publication<T = unknown> =
+  | { readonly topic: TopicRef<T>; readonly records: readonly OutgoingRecord<T>[]; readonly encoded?: undefined }
+  | { readonly topic: TopicRef<T>; readonly records: readonly OutgoingRecord<Buffer>[]; readonly encoded: true };
 
 /** A record the handler refused, and why: the transport dead-letters it. */
 export interface Refusal {
@@ -84,6 +86,25 @@ export interface BatchResult {
 /** Typed constructor of a publication, so records are checked against the topic's contract. */
 export function publication<T>(topic: TopicRef<T>, records: readonly OutgoingRecord<T>[]): Publication {
   return { topic, records };
+}
+
+/**
+ * A publication of values already encoded, each by `encode` with the topic's contract (which
+ * checked it): a worker thread's results, which cannot carry the codec's mark across. Sent as
+ * they are.
+ */
+export function encodedPublication<T>(topic: TopicRef<T>, records: readonly OutgoingRecord<Buffer>[]): Publication {
+  return { topic, records, encoded: true };
+}
+
+/** The messages a publication sends. */
+export function publicationMessages(p: Publication): Message[] {
+  if (!p.encoded) return encodeRecords(p.topic, p.records);
+  return p.records.map((record) => {
+    const message: Message = { key: record.key, value: record.value, headers: record.headers };
+    if (record.partition !== undefined) message.partition = record.partition;
+    return message;
+  });
 }
 
 /** Thrown by a handler that refuses a batch on purpose (draining): nothing is taken, nothing is counted as a failure. */

@@ -4,7 +4,7 @@ import { Admin, Consumer, ConsumerConfig, EachBatchPayload, Kafka, KafkaMessage,
 import { lastValueFrom } from 'rxjs';
 import { RawTopicRef } from '../contracts/topics';
 import { deadLetterMessage } from '../kafka/dead-letter';
-import { connectTransactional, createTransactionalProducer, encodeRecords, sendRaw, sendRecords } from '../kafka/contract-producer';
+import { connectTransactional, createTransactionalProducer, sendRaw } from '../kafka/contract-producer';
 import { SendCoalescer } from '../kafka/send-coalescer';
 import { DurabilityReporter, KafkaBatch, KafkaBatchContext, KafkaBatchContextHost } from './kafka-batch.context';
 
@@ -22,6 +22,7 @@ import {
   DeferredProgress,
   DeliveryMode,
   HangingTransactionError,
+  publicationMessages,
   Refusal,
   TransactionalProgress,
   UNSTABLE,
@@ -581,7 +582,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     if (publish.length === 0 && (outcome.deadLetters ?? []).length === 0) return;
     const sender = this.sender('this transport has no producer to publish with');
     await Promise.all([
-      ...publish.map((p) => sender.send(p.topic.name, encodeRecords(p.topic, p.records))),
+      ...publish.map((p) => sender.send(p.topic.name, publicationMessages(p))),
       this.sendDeadLetters(topic, partition, outcome.deadLetters ?? []),
     ]);
   }
@@ -688,7 +689,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const transaction = await producer.transaction();
     let commitSent = false;
     try {
-      for (const p of outcome.publish ?? []) await sendRecords(transaction, p.topic, p.records);
+      for (const p of outcome.publish ?? []) await sendRaw(transaction, p.topic, publicationMessages(p));
       const refusals = outcome.deadLetters ?? [];
       if (refusals.length > 0) {
         if (!this.options.deadLetter) throw new Error('this transport has no dead-letter topic');
