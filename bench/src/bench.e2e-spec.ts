@@ -134,9 +134,11 @@ describe('npm run bench', () => {
     const rows = await bench<LatencyRow[]>('latency', 2);
     expect(rows.map((r) => `${r.rate} ${r.transformer}`)).toEqual([
       '1000 weblog transformer',
+      '1000 weblog transformer, no transform thread',
       '1000 Kafka Streams, linger.ms 0',
       '1000 Kafka Streams, default linger.ms',
       '3000 weblog transformer',
+      '3000 weblog transformer, no transform thread',
       '3000 Kafka Streams, linger.ms 0',
       '3000 Kafka Streams, default linger.ms',
     ]);

@@ -20,7 +20,10 @@ const RATES = [1_000, 3_000];
 /** What the issue of steady-state latency asks of our transformer, p99 per rate. */
 const STEADY_P99_GOAL_MS: Record<number, number> = { 1_000: 25, 3_000: 100 };
 
-const CONTENDERS = ['weblog transformer', 'Kafka Streams, linger.ms 0', 'Kafka Streams, default linger.ms'] as const;
+const OURS = 'weblog transformer';
+/** Ours with everything on its main thread (`TRANSFORMER_THREADS=0`): what the hop to the transform thread costs. */
+const OURS_ONE_THREAD = 'weblog transformer, no transform thread';
+const CONTENDERS = [OURS, OURS_ONE_THREAD, 'Kafka Streams, linger.ms 0', 'Kafka Streams, default linger.ms'] as const;
 type Contender = (typeof CONTENDERS)[number];
 const PEER: Contender = 'Kafka Streams, linger.ms 0';
 
@@ -77,7 +80,7 @@ async function pipelineRun(ctx: BenchContext, transformer: Contender, rate: numb
   };
   try {
     processes['transformer'] =
-      transformer !== 'weblog transformer'
+      transformer !== OURS && transformer !== OURS_ONE_THREAD
         ? startStreams(ctx.peers, {
             brokers: ctx.brokers,
             input: topics.input,
@@ -92,6 +95,7 @@ async function pipelineRun(ctx: BenchContext, transformer: Contender, rate: numb
             deadLetter: topics['dead-letter'],
             groupId: group,
             guarantee: 'at-least-once',
+            ...(transformer === OURS_ONE_THREAD ? { extra: { TRANSFORMER_THREADS: '0' } } : {}),
           });
     const archiver = await ServiceProcess.start('s3-archiver', {
       ...env,
@@ -199,7 +203,7 @@ export function latencyTable(rows: LatencyRow[]): string {
       round(r.steady.max, 1),
       `${round(r.steadyBeforeStamp.p99, 1)} / ${round(r.steadyAfterStamp.p99, 1)}`,
       ratio(r.steady.p99, peer(r)?.steady.p99 ?? 0),
-      r.transformer === 'weblog transformer' ? (STEADY_P99_GOAL_MS[r.rate] ?? '') : '',
+      r.transformer === OURS ? (STEADY_P99_GOAL_MS[r.rate] ?? '') : '',
       r.startup.count,
       round(r.startup.p99, 1),
       round(r.startup.max, 1),

@@ -10,6 +10,10 @@ describe('transformer start-up', () => {
     expect(() => checkConfigRejected('transformer', 'TRANSFORMER_TIMEZONE', { TRANSFORMER_TIMEZONE: zone })).not.toThrow();
   });
 
+  it.each([['-1'], ['17'], ['1.5'], ['two']])('stops with one line naming TRANSFORMER_THREADS when it is %j', (threads) => {
+    expect(() => checkConfigRejected('transformer', 'TRANSFORMER_THREADS', { TRANSFORMER_THREADS: threads })).not.toThrow();
+  });
+
   it('becomes ready against real Kafka, serves metrics, and exits 0 on SIGTERM', async () => {
     await expect(checkStartsAndStops('transformer', 'transformer')).resolves.toBeUndefined();
   });

@@ -122,37 +122,41 @@ describe('transformer against real Kafka', () => {
     await eventually(() => caughtUp(admin, groupId, topics.input));
   });
 
-  it('dead-letters every kind of bad record with its reason while the good records around them flow', async () => {
-    const topics = isolatedTopics('transformer-dlq');
-    const groupId = uniqueName('transformer');
-    const bad = badWebLogRecords();
-    const good = webLogRun(bad.length * 2);
-    await startTransformer({ ...topics.env, TRANSFORMER_GROUP_ID: groupId });
-    // Good, bad, good on one key, so a stuck partition would hold back the good record after the bad one.
-    const messages = bad.flatMap((b, i) => [
-      { key: 'mixed', value: JSON.stringify(good[2 * i]?.value) },
-      { key: 'mixed', value: b.value, headers: { 'bad-kind': b.name } },
-      { key: 'mixed', value: JSON.stringify(good[2 * i + 1]?.value) },
-    ]);
-    // One request each: the corpus has a record near the broker's size limit, which fits no batch with others.
-    for (const message of messages) await producer.send({ topic: topics.input, acks: -1, messages: [message] });
-    const letters = await consumeRecords(kafka, topics.deadLetter, bad.length);
-    const reasons = new Map(letters.map((l) => [headerText(l.message.headers, 'bad-kind'), l.message]));
-    for (const kind of bad) {
-      const letter = reasons.get(kind.name);
-      expect(letter).toBeDefined();
-      expect(headerText(letter?.headers, DeadLetterHeaders.reason)).toBe(kind.reason);
-      expect(headerText(letter?.headers, DeadLetterHeaders.sourceTopic)).toBe(topics.input);
-      expect(headerText(letter?.headers, DeadLetterHeaders.consumer)).toBe('transformer');
-      expect(headerText(letter?.headers, DeadLetterHeaders.detail)?.length).toBeGreaterThan(0);
-      // The value is the original bytes, unchanged (a tombstone stays a tombstone).
-      if (kind.value === null) expect(letter?.value).toBeNull();
-      else expect(Buffer.compare(letter?.value ?? Buffer.alloc(1, 1), kind.value)).toBe(0);
-    }
-    const output = await consumeRecords(kafka, topics.output, good.length);
-    expect(output).toHaveLength(good.length);
-    await eventually(() => caughtUp(admin, groupId, topics.input));
-  });
+  // With the default transform thread, and with none (all on the main thread, as in a pod held to one core).
+  it.each(['1', '0'])(
+    'dead-letters every kind of bad record with its reason while the good records around them flow (%s transform threads)',
+    async (threads) => {
+      const topics = isolatedTopics('transformer-dlq');
+      const groupId = uniqueName('transformer');
+      const bad = badWebLogRecords();
+      const good = webLogRun(bad.length * 2);
+      await startTransformer({ ...topics.env, TRANSFORMER_GROUP_ID: groupId, TRANSFORMER_THREADS: threads });
+      // Good, bad, good on one key, so a stuck partition would hold back the good record after the bad one.
+      const messages = bad.flatMap((b, i) => [
+        { key: 'mixed', value: JSON.stringify(good[2 * i]?.value) },
+        { key: 'mixed', value: b.value, headers: { 'bad-kind': b.name } },
+        { key: 'mixed', value: JSON.stringify(good[2 * i + 1]?.value) },
+      ]);
+      // One request each: the corpus has a record near the broker's size limit, which fits no batch with others.
+      for (const message of messages) await producer.send({ topic: topics.input, acks: -1, messages: [message] });
+      const letters = await consumeRecords(kafka, topics.deadLetter, bad.length);
+      const reasons = new Map(letters.map((l) => [headerText(l.message.headers, 'bad-kind'), l.message]));
+      for (const kind of bad) {
+        const letter = reasons.get(kind.name);
+        expect(letter).toBeDefined();
+        expect(headerText(letter?.headers, DeadLetterHeaders.reason)).toBe(kind.reason);
+        expect(headerText(letter?.headers, DeadLetterHeaders.sourceTopic)).toBe(topics.input);
+        expect(headerText(letter?.headers, DeadLetterHeaders.consumer)).toBe('transformer');
+        expect(headerText(letter?.headers, DeadLetterHeaders.detail)?.length).toBeGreaterThan(0);
+        // The value is the original bytes, unchanged (a tombstone stays a tombstone).
+        if (kind.value === null) expect(letter?.value).toBeNull();
+        else expect(Buffer.compare(letter?.value ?? Buffer.alloc(1, 1), kind.value)).toBe(0);
+      }
+      const output = await consumeRecords(kafka, topics.output, good.length);
+      expect(output).toHaveLength(good.length);
+      await eventually(() => caughtUp(admin, groupId, topics.input));
+    },
+  );
 
   it.each(['at-least-once', 'exactly-once'])(
     'loses nothing when SIGKILLed in the middle of 50,000 records and restarted, and a re-read record without an id keeps its derived id (%s)',
