@@ -14,6 +14,10 @@ describe('transformer start-up', () => {
     expect(() => checkConfigRejected('transformer', 'TRANSFORMER_THREADS', { TRANSFORMER_THREADS: threads })).not.toThrow();
   });
 
+  it.each([['0'], ['many']])('stops with one line naming TRANSFORMER_THREAD_MIN_BATCH when it is %j', (size) => {
+    expect(() => checkConfigRejected('transformer', 'TRANSFORMER_THREAD_MIN_BATCH', { TRANSFORMER_THREAD_MIN_BATCH: size })).not.toThrow();
+  });
+
   it('becomes ready against real Kafka, serves metrics, and exits 0 on SIGTERM', async () => {
     await expect(checkStartsAndStops('transformer', 'transformer')).resolves.toBeUndefined();
   });

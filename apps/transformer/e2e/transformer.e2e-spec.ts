@@ -122,7 +122,7 @@ describe('transformer against real Kafka', () => {
     await eventually(() => caughtUp(admin, groupId, topics.input));
   });
 
-  // With the default transform thread, and with none (all on the main thread, as in a pod held to one core).
+  // Through a transform thread (every batch, however small), and with none (as in a pod held to one core).
   it.each(['1', '0'])(
     'dead-letters every kind of bad record with its reason while the good records around them flow (%s transform threads)',
     async (threads) => {
@@ -130,7 +130,12 @@ describe('transformer against real Kafka', () => {
       const groupId = uniqueName('transformer');
       const bad = badWebLogRecords();
       const good = webLogRun(bad.length * 2);
-      await startTransformer({ ...topics.env, TRANSFORMER_GROUP_ID: groupId, TRANSFORMER_THREADS: threads });
+      await startTransformer({
+        ...topics.env,
+        TRANSFORMER_GROUP_ID: groupId,
+        TRANSFORMER_THREADS: threads,
+        TRANSFORMER_THREAD_MIN_BATCH: '1',
+      });
       // Good, bad, good on one key, so a stuck partition would hold back the good record after the bad one.
       const messages = bad.flatMap((b, i) => [
         { key: 'mixed', value: JSON.stringify(good[2 * i]?.value) },

@@ -28,6 +28,8 @@ export const transformerEnvSchema = serviceEnv({
    * uses more than one core; 0 does it all on the main thread.
    */
   TRANSFORMER_THREADS: wholeNumber(1, 0, 16),
+  /** Batches of fewer records are transformed on the main thread: the hop would cost more than it saves. */
+  TRANSFORMER_THREAD_MIN_BATCH: positiveInt(100, 1_000_000),
   /** Larger input values go to the dead-letter topic unparsed. */
   TRANSFORMER_MAX_VALUE_BYTES: positiveInt(DEFAULT_MAX_VALUE_BYTES, 16 * 1024 * 1024),
   /** The zone of a timestamp that names none (Python's `isoformat()` of a naive datetime). */
