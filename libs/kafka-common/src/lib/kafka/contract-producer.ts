@@ -70,11 +70,14 @@ export async function connectTransactional(producer: Producer): Promise<{ produc
 
 export function encodeRecords<T>(topic: TopicRef<T>, records: readonly OutgoingRecord<T>[]): Message[] {
   const contract = topic.definition.contract;
-  return records.map((record) => {
-    const message: Message = { key: record.key, value: encode(contract, record.value), headers: record.headers };
-    if (record.partition !== undefined) message.partition = record.partition;
-    return message;
-  });
+  return records.map((record) => recordMessage(record, encode(contract, record.value)));
+}
+
+/** The message of a record whose value is `value`, its bytes. */
+export function recordMessage(record: OutgoingRecord<unknown>, value: Buffer): Message {
+  const message: Message = { key: record.key, value, headers: record.headers };
+  if (record.partition !== undefined) message.partition = record.partition;
+  return message;
 }
 
 /**

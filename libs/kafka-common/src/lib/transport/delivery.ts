@@ -1,7 +1,7 @@
 import { KafkaMessage, Message } from 'kafkajs';
 import { TopicRef } from '../contracts/topics';
 import { DeadLetterReason } from '../kafka/dead-letter';
-import { encodeRecords, OutgoingRecord } from '../kafka/contract-producer';
+import { encodeRecords, OutgoingRecord, recordMessage } from '../kafka/contract-producer';
 
 /**
  * The delivery rules of every consumer, in one place. The transport applies them; handlers only
@@ -100,11 +100,7 @@ export function encodedPublication<T>(topic: TopicRef<T>, records: readonly Outg
 /** The messages a publication sends. */
 export function publicationMessages(p: Publication): Message[] {
   if (!p.encoded) return encodeRecords(p.topic, p.records);
-  return p.records.map((record) => {
-    const message: Message = { key: record.key, value: record.value, headers: record.headers };
-    if (record.partition !== undefined) message.partition = record.partition;
-    return message;
-  });
+  return p.records.map((record) => recordMessage(record, record.value));
 }
 
 /** Thrown by a handler that refuses a batch on purpose (draining): nothing is taken, nothing is counted as a failure. */
