@@ -29,6 +29,7 @@ import {
 import { ServiceProcess } from '@weblog/local-infra';
 
 const TRANSFORMED = 'weblog_transformer_records_transformed_total';
+const BATCHES = 'weblog_transformer_transform_batches_total';
 
 describe('transformer against real Kafka', () => {
   let kafka: Kafka;
@@ -122,19 +123,24 @@ describe('transformer against real Kafka', () => {
     await eventually(() => caughtUp(admin, groupId, topics.input));
   });
 
-  // Through a transform thread (every batch, however small), and with none (as in a pod held to one core).
-  it.each(['1', '0'])(
-    'dead-letters every kind of bad record with its reason while the good records around them flow (%s transform threads)',
-    async (threads) => {
+  // Through a transform thread (every batch, however small), with none (as in a pod held to one
+  // core), and with a thread that no batch is big enough for; the metric shows which path each took.
+  it.each([
+    { threads: '1', minBatch: '1', path: 'thread' },
+    { threads: '0', minBatch: '1', path: 'main' },
+    { threads: '1', minBatch: '1000000', path: 'main' },
+  ])(
+    'dead-letters every kind of bad record with its reason while the good records around them flow ($threads transform threads, batches of $minBatch or more through one: $path)',
+    async ({ threads, minBatch, path }) => {
       const topics = isolatedTopics('transformer-dlq');
       const groupId = uniqueName('transformer');
       const bad = badWebLogRecords();
       const good = webLogRun(bad.length * 2);
-      await startTransformer({
+      const transformer = await startTransformer({
         ...topics.env,
         TRANSFORMER_GROUP_ID: groupId,
         TRANSFORMER_THREADS: threads,
-        TRANSFORMER_THREAD_MIN_BATCH: '1',
+        TRANSFORMER_THREAD_MIN_BATCH: minBatch,
       });
       // Good, bad, good on one key, so a stuck partition would hold back the good record after the bad one.
       const messages = bad.flatMap((b, i) => [
@@ -160,6 +166,10 @@ describe('transformer against real Kafka', () => {
       const output = await consumeRecords(kafka, topics.output, good.length);
       expect(output).toHaveLength(good.length);
       await eventually(() => caughtUp(admin, groupId, topics.input));
+      const metrics = (await transformer.get('/metrics')).text;
+      const other = path === 'thread' ? 'main' : 'thread';
+      expect(metricValue(metrics, BATCHES, { path })).toBeGreaterThan(0);
+      expect(metricValue(metrics, BATCHES, { path: other })).toBe(0);
     },
   );
 

@@ -11,6 +11,7 @@ import {
 import { TransformerEnv } from '../transformer.env';
 import { TRANSFORMER_ENV } from '../transformer.tokens';
 import { Rejected, transformBatch, TransformOptions } from './transform-batch';
+import { TransformerMetrics } from './transformer.metrics';
 import { unpackReply } from './transform-job';
 import { TransformThreads } from './transform-threads';
 
@@ -34,6 +35,7 @@ export class TransformerService implements OnModuleDestroy {
   constructor(
     @Inject(TRANSFORMER_ENV) env: TransformerEnv,
     @Inject(PIPELINE_TOPICS) private readonly topics: PipelineTopics,
+    private readonly metrics: TransformerMetrics,
   ) {
     this.options = { maxBytes: env.TRANSFORMER_MAX_VALUE_BYTES, timeZone: env.TRANSFORMER_TIMEZONE };
     this.threadMinBatch = env.TRANSFORMER_THREAD_MIN_BATCH;
@@ -47,10 +49,12 @@ export class TransformerService implements OnModuleDestroy {
     const transformedAt = Date.now();
     if (!this.threads || batch.messages.length < this.threadMinBatch) {
       const { outputs, rejected } = transformBatch(batch, batch.messages, transformedAt, this.options);
+      this.metrics.batchesByPath.inc({ path: 'main' });
       return this.result(publication(this.topics.output, outputs), rejected);
     }
     return this.threads.run(batch, batch.messages).then((reply) => {
       const { outputs, rejected } = unpackReply(reply, batch.messages, transformedAt);
+      this.metrics.batchesByPath.inc({ path: 'thread' });
       return this.result(encodedPublication(this.topics.output, outputs), rejected);
     });
   }
