@@ -10,7 +10,7 @@
 // linger.ms at 0 and at Kafka Streams' default.
 import { ConfigResourceTypes } from 'kafkajs';
 import { LatencySummary, parseVerificationReport, RunReport } from '@weblog/kafka-common';
-import { eventually, uniqueName } from '@weblog/kafka-common/testing';
+import { eventually, metricValue, uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 import { BenchContext, footprint, freshTopics } from './context';
 import { ratio, round, table } from './measure';
@@ -26,6 +26,7 @@ const OURS_ONE_THREAD = 'weblog transformer, no transform thread';
 const CONTENDERS = [OURS, OURS_ONE_THREAD, 'Kafka Streams, linger.ms 0', 'Kafka Streams, default linger.ms'] as const;
 type Contender = (typeof CONTENDERS)[number];
 const PEER: Contender = 'Kafka Streams, linger.ms 0';
+const TRANSFORM_BATCHES = 'weblog_transformer_transform_batches_total';
 
 /** Start-up is a run's first 20 s, or its first half when it is shorter than 40 s. */
 function warmupMs(seconds: number): number {
@@ -45,6 +46,8 @@ export interface LatencyRow {
   readonly steadyBeforeStamp: LatencySummary;
   readonly steadyAfterStamp: LatencySummary;
   readonly peakRssMiB: Record<string, number>;
+  /** Our transformer's batches by where they were transformed, read from its metrics at the end of the run. */
+  readonly batchesByPath?: { readonly thread: number; readonly main: number };
 }
 
 async function stableGroup(ctx: BenchContext, groupId: string): Promise<void> {
@@ -142,6 +145,8 @@ async function pipelineRun(ctx: BenchContext, transformer: Contender, rate: numb
       throw new Error(`the verifier saw ${report.missing} missing and ${report.duplicates} duplicated records`);
     await generator.waitForExit(60000);
     sentSeconds ??= Number(process.hrtime.bigint() - started) / 1e9;
+    const ours = processes['transformer'];
+    const metrics = ours instanceof ServiceProcess ? (await ours.get('/metrics')).text : undefined;
     return {
       transformer,
       rate,
@@ -153,6 +158,14 @@ async function pipelineRun(ctx: BenchContext, transformer: Contender, rate: numb
       steadyBeforeStamp: report.steadyBeforeRecordTimestampMs,
       steadyAfterStamp: report.steadyAfterRecordTimestampMs,
       peakRssMiB: Object.fromEntries(Object.entries(processes).map(([name, p]) => [name, footprint(p).peakRssMiB])),
+      ...(metrics === undefined
+        ? {}
+        : {
+            batchesByPath: {
+              thread: metricValue(metrics, TRANSFORM_BATCHES, { path: 'thread' }),
+              main: metricValue(metrics, TRANSFORM_BATCHES, { path: 'main' }),
+            },
+          }),
     };
   } finally {
     await Promise.all(Object.values(processes).map((p) => p.stop()));
@@ -161,8 +174,10 @@ async function pipelineRun(ctx: BenchContext, transformer: Contender, rate: numb
 
 export async function benchLatency(ctx: BenchContext, seconds: number): Promise<LatencyRow[]> {
   const rows: LatencyRow[] = [];
-  for (const rate of RATES) {
-    for (const transformer of CONTENDERS) {
+  for (const [index, rate] of RATES.entries()) {
+    // The order turns round at each rate, so no contender is always the first run after the broker starts.
+    const order = index % 2 === 0 ? CONTENDERS : [...CONTENDERS].reverse();
+    for (const transformer of order) {
       ctx.say(`${rate.toLocaleString('en-US')} records/s for ${seconds} s, ${transformer} in the middle`);
       const row = await pipelineRun(ctx, transformer, rate, seconds);
       ctx.say(
@@ -171,7 +186,8 @@ export async function benchLatency(ctx: BenchContext, seconds: number): Promise<
       rows.push(row);
     }
   }
-  return rows;
+  // The table keeps one order whatever order the runs took.
+  return rows.sort((a, b) => a.rate - b.rate || CONTENDERS.indexOf(a.transformer) - CONTENDERS.indexOf(b.transformer));
 }
 
 export function latencyTable(rows: LatencyRow[]): string {
@@ -192,6 +208,7 @@ export function latencyTable(rows: LatencyRow[]): string {
       'start-up p99 ms',
       'start-up max ms',
       'peak RSS MiB (gen / transformer / arch / ver)',
+      'our batches through the transform thread',
     ],
     rows.map((r) => [
       r.rate,
@@ -208,6 +225,9 @@ export function latencyTable(rows: LatencyRow[]): string {
       round(r.startup.p99, 1),
       round(r.startup.max, 1),
       ['weblog-generator', 'transformer', 's3-archiver', 'verifier'].map((n) => r.peakRssMiB[n] ?? 0).join(' / '),
+      r.batchesByPath
+        ? `${r.batchesByPath.thread.toLocaleString('en-US')} of ${(r.batchesByPath.thread + r.batchesByPath.main).toLocaleString('en-US')}`
+        : '',
     ]),
   );
 }
