@@ -32,6 +32,7 @@ export {
   runCommand,
   runServiceToExit,
   serviceEnvironment,
+  serviceArgs,
   serviceMain,
   ServiceProcess,
   SupervisedProcess,

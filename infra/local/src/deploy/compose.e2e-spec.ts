@@ -6,6 +6,7 @@ import { parse } from 'yaml';
 import { prepareDeployTools } from '../deploy-tools';
 import { VERSITYGW_IMAGE } from '../compose-s3-server';
 import { kafkaVersion } from '../settings';
+import { serviceArgs } from '../supervisor';
 import {
   Compose,
   ComposeService,
@@ -87,7 +88,9 @@ describe('docker-compose.yaml', () => {
   it('runs the five services from one image built here, each from its compiled entry point', () => {
     for (const [name, { script }] of Object.entries(APPS)) {
       const service = compose.services[name];
-      expect(service).toMatchObject({ image: 'weblog-pipeline:local', command: [script] });
+      // Node's options first, the same as the local launcher's.
+      expect(service).toMatchObject({ image: 'weblog-pipeline:local', command: serviceArgs(name) });
+      expect(serviceArgs(name).at(-1)).toBe(script);
       expect(service?.build).toMatchObject({ dockerfile: 'Dockerfile' });
       // The script is what `nx build` produces.
       expect(() => repoFile(script)).not.toThrow();

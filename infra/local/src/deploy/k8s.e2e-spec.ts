@@ -8,6 +8,7 @@ import { stringify } from 'yaml';
 import { VERSITYGW_IMAGE } from '../compose-s3-server';
 import { DeployTools, prepareDeployTools } from '../deploy-tools';
 import { kafkaVersion } from '../settings';
+import { serviceArgs } from '../supervisor';
 import { Compose } from './compose-checks';
 import { readYaml, repoFile, run, yamlDocuments } from './deploy-checks';
 import {
@@ -195,6 +196,8 @@ describe('k8s/', () => {
         expect({ name, found: deployment !== undefined }).toEqual({ name, found: true });
         const pod = deployment?.['spec'].template.spec;
         const [container] = pod.containers;
+        // After the image's `node` entry point: Node's options, the same as the local launcher's, and the app.
+        expect(container.args).toEqual(serviceArgs(name));
         expect(pod.automountServiceAccountToken).toBe(false);
         expect(container.livenessProbe.httpGet).toEqual({ path: '/health/live', port: 'http' });
         expect(container.readinessProbe.httpGet).toEqual({ path: '/health/ready', port: 'http' });
