@@ -30,6 +30,7 @@ import { ServiceProcess } from '@weblog/local-infra';
 
 const TRANSFORMED = 'weblog_transformer_records_transformed_total';
 const BATCHES = 'weblog_transformer_transform_batches_total';
+const THREADS_RUNNING = 'weblog_transformer_transform_threads_running';
 
 describe('transformer against real Kafka', () => {
   let kafka: Kafka;
@@ -170,6 +171,8 @@ describe('transformer against real Kafka', () => {
       const other = path === 'thread' ? 'main' : 'thread';
       expect(metricValue(metrics, BATCHES, { path })).toBeGreaterThan(0);
       expect(metricValue(metrics, BATCHES, { path: other })).toBe(0);
+      // A thread starts with the first batch that needs one.
+      expect(metricValue(metrics, THREADS_RUNNING)).toBe(path === 'thread' ? 1 : 0);
     },
   );
 

@@ -27,10 +27,14 @@ describe('TransformThreads', () => {
     threads = undefined;
   });
 
-  it('answers each batch from its thread', async () => {
+  it('answers each batch from its thread, each thread started by the first batch that goes to it', async () => {
     threads = new TransformThreads(2, options, () => undefined, script('answer(job);'));
+    expect(threads.running).toBe(0);
+    await expect(threads.run(source, messages)).resolves.toMatchObject({ id: 0 });
+    expect(threads.running).toBe(1);
     const replies = await Promise.all([threads.run(source, messages), threads.run({ ...source, partition: 1 }, messages)]);
-    expect(replies.map((r) => r.id)).toEqual([0, 1]);
+    expect(replies.map((r) => r.id)).toEqual([1, 2]);
+    expect(threads.running).toBe(2);
   });
 
   it('fails the batches of a thread that dies, says so, and starts the thread again for the next batch', async () => {

@@ -16,8 +16,10 @@ interface Thread {
 
 /**
  * Threads beside the main one that transform batches (`transform.worker.ts`): a partition always
- * goes to the same thread. A thread that fails fails the batches it held (the transport fetches
- * them again with backoff) and is started again for the next batch.
+ * goes to the same thread. A thread starts with the first batch that goes to it, so a transformer
+ * whose batches all stay on the main thread (a few thousand records a second) runs none: an idle
+ * thread alone lengthened the latency tail (BENCHMARKS.md). A thread that fails fails the batches
+ * it held (the transport fetches them again with backoff) and is started again for the next batch.
  */
 export class TransformThreads {
   private readonly threads: (Thread | undefined)[];
@@ -31,8 +33,11 @@ export class TransformThreads {
     private readonly script = path.join(__dirname, 'transform.worker.js'),
   ) {
     this.threads = Array.from({ length: count }, () => undefined);
-    // Started now, so the first batch does not wait for a thread to load its modules.
-    for (let i = 0; i < count; i++) this.thread(i);
+  }
+
+  /** The threads running now. */
+  get running(): number {
+    return this.threads.filter((t) => t !== undefined).length;
   }
 
   run(source: BatchSource, messages: readonly KafkaMessage[]): Promise<TransformReply> {

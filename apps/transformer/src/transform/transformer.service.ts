@@ -23,7 +23,8 @@ import { TransformThreads } from './transform-threads';
  * are decoded, checked, upper-cased and encoded in threads beside the main one, which keeps to
  * Kafka's requests: one process uses two cores. Smaller batches stay on the main thread: a few
  * records are less work than the hop there and back, whose wait for a core shows in the latency
- * tail of a pipeline at a few thousand records a second.
+ * tail of a pipeline at a few thousand records a second. A thread starts with the first batch
+ * that needs it.
  */
 @Injectable()
 export class TransformerService implements OnModuleDestroy {
@@ -43,6 +44,7 @@ export class TransformerService implements OnModuleDestroy {
       env.TRANSFORMER_THREADS > 0
         ? new TransformThreads(env.TRANSFORMER_THREADS, this.options, (message) => this.logger.error(message))
         : undefined;
+    metrics.watchThreads(() => this.threads?.running ?? 0);
   }
 
   process(batch: KafkaBatch): BatchResult | Promise<BatchResult> {
