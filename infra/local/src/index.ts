@@ -32,7 +32,6 @@ export {
   runCommand,
   runServiceToExit,
   serviceEnvironment,
-  serviceArgs,
   serviceMain,
   ServiceProcess,
   SupervisedProcess,

@@ -17,9 +17,9 @@ interface Thread {
 /**
  * Threads beside the main one that transform batches (`transform.worker.ts`): a partition always
  * goes to the same thread. A thread starts with the first batch that goes to it, so a transformer
- * whose batches all stay on the main thread (a few thousand records a second) runs none: an idle
- * thread alone lengthened the latency tail (BENCHMARKS.md). A thread that fails fails the batches
- * it held (the transport fetches them again with backoff) and is started again for the next batch.
+ * whose batches all stay on the main thread (a few thousand records a second) runs none and holds
+ * no memory for one. A thread that fails fails the batches it held (the transport fetches them
+ * again with backoff) and is started again for the next batch.
  */
 export class TransformThreads {
   private readonly threads: (Thread | undefined)[];
