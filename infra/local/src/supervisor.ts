@@ -358,6 +358,11 @@ export function serviceArgs(app: string): string[] {
   return [...(SERVICE_NODE_OPTIONS[app] ?? []), `apps/${app}/dist/main.js`];
 }
 
+/** The same with the entry point's full path, as this launcher starts it. */
+function mainProcessArgs(app: string): string[] {
+  return [...(SERVICE_NODE_OPTIONS[app] ?? []), serviceMain(app)];
+}
+
 /** Environment for a service: the launcher's Kafka and S3, nothing else of the parent. */
 export function serviceEnvironment(overrides: Record<string, string> = {}): Record<string, string> {
   const inherited = [
@@ -403,7 +408,7 @@ export class ServiceProcess extends SupervisedProcess {
     const service = new ServiceProcess(app, listenPort, {
       name: app,
       command: process.execPath,
-      args: [...(SERVICE_NODE_OPTIONS[app] ?? []), serviceMain(app)],
+      args: mainProcessArgs(app),
       // Servers started for tests and local runs listen on loopback only.
       env: serviceEnvironment({ PORT: String(listenPort), HTTP_HOST: '127.0.0.1', ...overrides }),
       logFile: options.logFile,
@@ -435,7 +440,7 @@ export function runServiceToExit(
   env: Record<string, string>,
   timeoutMs = 20000,
 ): { status: number | null; stdout: string; stderr: string } {
-  const result = spawnSync(process.execPath, [serviceMain(app)], { env, encoding: 'utf8', timeout: timeoutMs });
+  const result = spawnSync(process.execPath, mainProcessArgs(app), { env, encoding: 'utf8', timeout: timeoutMs });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
