@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Kafka, Producer } from 'kafkajs';
 import {
   DeadLetterHeaders,
@@ -59,6 +60,16 @@ describe('transformer against real Kafka', () => {
     await service.ready();
     return service;
   }
+
+  it("runs with Node's own options as the launcher defines them for it (a 32 MiB young generation)", async () => {
+    const topics = isolatedTopics('transformer-node-options');
+    const transformer = await startTransformer({ ...topics.env, TRANSFORMER_GROUP_ID: uniqueName('transformer') });
+    const args = readFileSync(`/proc/${transformer.pid}/cmdline`, 'utf8')
+      .split('\0')
+      .filter((arg) => arg.length > 0);
+    expect(args.slice(1, -1)).toEqual(['--max-semi-space-size=32']);
+    expect(args.at(-1)).toMatch(/apps\/transformer\/dist\/main\.js$/);
+  });
 
   it('upper-cases every record, keeps keys, headers and per-key order, and commits the end of the input', async () => {
     const topics = isolatedTopics('transformer');
