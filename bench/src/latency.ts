@@ -21,7 +21,7 @@ const RATES = [1_000, 3_000];
 const STEADY_P99_GOAL_MS: Record<number, number> = { 1_000: 25, 3_000: 100 };
 
 const OURS = 'weblog transformer';
-/** Ours with everything on its main thread (`TRANSFORMER_THREADS=0`): what the hop to the transform thread costs. */
+/** Ours with everything on its main thread (`TRANSFORMER_THREADS=0`), beside ours with its default transform thread. */
 const OURS_ONE_THREAD = 'weblog transformer, no transform thread';
 const CONTENDERS = [OURS, OURS_ONE_THREAD, 'Kafka Streams, linger.ms 0', 'Kafka Streams, default linger.ms'] as const;
 type Contender = (typeof CONTENDERS)[number];

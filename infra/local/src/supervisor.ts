@@ -353,14 +353,17 @@ export const SERVICE_NODE_OPTIONS: Readonly<Record<string, readonly string[]>> =
   transformer: ['--max-semi-space-size=32'],
 };
 
-/** What follows `node` to start an app's main process, its entry point relative to the repository (and the image's working directory). */
-export function serviceArgs(app: string): string[] {
-  return [...(SERVICE_NODE_OPTIONS[app] ?? []), `apps/${app}/dist/main.js`];
+/**
+ * What follows `node` to start an app's main process: its Node options, then its entry point,
+ * relative to the repository (and the image's working directory) unless `entry` is given.
+ */
+export function serviceArgs(app: string, entry = `apps/${app}/dist/main.js`): string[] {
+  return [...(SERVICE_NODE_OPTIONS[app] ?? []), entry];
 }
 
 /** The same with the entry point's full path, as this launcher starts it. */
 function mainProcessArgs(app: string): string[] {
-  return [...(SERVICE_NODE_OPTIONS[app] ?? []), serviceMain(app)];
+  return serviceArgs(app, serviceMain(app));
 }
 
 /** Environment for a service: the launcher's Kafka and S3, nothing else of the parent. */
