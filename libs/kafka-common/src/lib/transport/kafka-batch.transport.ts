@@ -296,7 +296,10 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    * one's commit (rule 3) instead of doing its records a second time. At least once, a batch is
    * resolved once its sends are handed to the producer, so kafkajs fetches while they are
    * acknowledged; the partition's next batch waits for that acknowledgement (`acknowledgeBehind`).
-   * Heartbeats cover the wait as they cover the handler.
+   * Heartbeats cover the wait as they cover the handler. At least once, the batch is resolved as
+   * soon as its handler starts: kafkajs waits for every batch of a fetch before it fetches again,
+   * so a batch that waited for its handler kept the next fetch, and every other partition, behind
+   * it.
    */
   private processBatch(payload: EachBatchPayload): Promise<void> {
     const key = `${payload.batch.topic}/${payload.batch.partition}`;
@@ -359,12 +362,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           lastOffset: batch.lastOffset(),
           highWatermark: batch.highWatermark,
         };
-        const raw: unknown = await handler(data, new KafkaBatchContext([data, this.contextHost(payload, topic, partition, generation)]));
-        const result = (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
+        const handled = (async () => {
+          const raw: unknown = await handler(data, new KafkaBatchContext([data, this.contextHost(payload, topic, partition, generation)]));
+          return (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
+        })();
         if (this.mode === 'ack-then-commit' && !this.closing) {
-          acknowledged = this.acknowledgeBehind(payload, result ?? {}, generation, BigInt(first.offset), lastOffset, started);
+          acknowledged = this.acknowledgeBehind(payload, handled, generation, BigInt(first.offset), lastOffset, started);
         } else {
-          await this.deliver(payload, result, generation, lastOffset, transactional);
+          await this.deliver(payload, await handled, generation, lastOffset, transactional);
         }
       } else {
         this.log.warn(
@@ -395,13 +400,14 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   /**
-   * `ack-then-commit`, the batch resolved before its records and dead letters are acknowledged
-   * (delivery.ts, rule 3): once they are, the batch is delivered and its end committed behind it.
-   * A send that fails rewinds the partition to the batch's first record.
+   * `ack-then-commit`, the batch resolved before it is handled and its records and dead letters
+   * are acknowledged (delivery.ts, rule 3): once they are, the batch is delivered and its end
+   * committed behind it. A handler or a send that fails rewinds the partition to the batch's first
+   * record.
    */
   private acknowledgeBehind(
     payload: EachBatchPayload,
-    outcome: BatchResult,
+    handled: Promise<BatchResult | undefined>,
     generation: number,
     firstOffset: bigint,
     lastOffset: bigint,
@@ -409,32 +415,42 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   ): Promise<void> {
     const { topic, partition } = payload.batch;
     const size = payload.batch.messages.length;
-    return this.publishAcked(topic, partition, outcome).then(
-      async () => {
-        this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
-        this.batchDone(topic, partition, size, started);
-        await this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n));
-      },
-      (error: unknown) => this.rewind(payload, generation, firstOffset, error),
-    ).catch((error: unknown) => {
-      // Not reached unless an observer throws or kafkajs refuses the seek (its consumer stopped,
-      // which starts the partition from its committed offset again).
-      this.log.error(`after the sends of ${topic}/${partition}@${firstOffset}: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    return handled
+      .then(async (result) => {
+        const outcome = result ?? {};
+        await this.publishAcked(topic, partition, outcome);
+        return outcome;
+      })
+      .then(
+        async (outcome) => {
+          this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
+          this.batchDone(topic, partition, size, started);
+          await this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n));
+        },
+        (error: unknown) => this.rewind(payload, generation, firstOffset, error),
+      )
+      .catch((error: unknown) => {
+        // Not reached unless an observer throws or kafkajs refuses the seek (its consumer stopped,
+        // which starts the partition from its committed offset again).
+        this.log.error(`after the batch ${topic}/${partition}@${firstOffset}: ${error instanceof Error ? error.message : String(error)}`);
+      });
   }
 
   /**
-   * A batch resolved before its acknowledgement whose sends failed. kafkajs has moved past it, so
-   * the partition is sought back to the batch's first record (in the generation it was fetched
-   * in; after a rejoin kafkajs starts from the committed offset anyway), a batch of it handed over
-   * before this is dropped unhandled, and the partition pauses with backoff as for any failure.
+   * A batch resolved before its acknowledgement whose handler or sends failed. kafkajs has moved
+   * past it, so the partition is sought back to the batch's first record (in the generation it was
+   * fetched in; after a rejoin kafkajs starts from the committed offset anyway), a batch of it
+   * handed over before this is dropped unhandled, and the partition pauses with backoff as for any
+   * failure. A batch the handler declined is not counted as failed, as before it was resolved.
    */
   private rewind(payload: EachBatchPayload, generation: number, firstOffset: bigint, error: unknown): void {
     const { topic, partition } = payload.batch;
     const key = `${topic}/${partition}`;
     this.rewinds.set(key, (this.rewinds.get(key) ?? 0) + 1);
-    this.metrics?.failures.inc();
-    this.notify((o) => o.batchFailed?.(topic, partition, error));
+    if (!(error instanceof BatchDeclined)) {
+      this.metrics?.failures.inc();
+      this.notify((o) => o.batchFailed?.(topic, partition, error));
+    }
     if (!this.consumer || !this.owns(topic, partition, generation)) {
       this.log.warn(
         `batch ${key}@${firstOffset} failed after a rejoin, which starts the partition from its committed offset: ${error instanceof Error ? error.message : String(error)}`,
