@@ -24,7 +24,7 @@ const RUNS = [
   { flushSize: 10, s3ReplyDelayMs: 20 },
 ] as const;
 const RAW_SECONDS = 15;
-/** Concurrencies a plain loop is tried at for the server's best, each for RAW_SWEEP_SECONDS. */
+/** Concurrencies a plain loop is tried at to find the server's best, each for RAW_SWEEP_SECONDS. */
 const SWEEP = [1, 3, 8, 16, 32, 64] as const;
 const RAW_SWEEP_SECONDS = 6;
 /** What the archiver's CPU goes to, by the first of these its call stack reaches (script URLs). */
@@ -47,8 +47,26 @@ export interface ArchiverRow extends Rates, Footprint {
   readonly profile?: { readonly windows: readonly ProfileWindow[]; readonly stacks: Record<string, number> };
   /** A plain loop at the archiver's concurrency. */
   readonly raw: RawPutRate;
-  /** A plain loop at the concurrency of the sweep that stored the most objects per second. */
+  /**
+   * A plain loop at the concurrency of the sweep that stored the most objects per second, in a run
+   * of its own as long as `raw` (`raw` itself when that concurrency is ours).
+   */
   readonly best: RawPutRate & { readonly concurrency: number };
+  /** The short runs that chose `best`'s concurrency. */
+  readonly sweep: readonly SweptRate[];
+}
+
+export interface SweptRate {
+  readonly concurrency: number;
+  readonly objectsPerSecond: number;
+}
+
+/** The concurrency of the sweep's fastest run; the first of equals. */
+export function fastest(sweep: readonly SweptRate[]): number {
+  let best = sweep[0];
+  for (const tried of sweep) if (best === undefined || tried.objectsPerSecond > best.objectsPerSecond) best = tried;
+  if (best === undefined) throw new Error('no concurrency was tried');
+  return best.concurrency;
 }
 
 export interface RawPutRate {
@@ -155,12 +173,18 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
       const body = await archive.read(sample);
       ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
       const raw = await rawPutRate(target, body, CONCURRENCY, RAW_SECONDS);
-      let best: RawPutRate & { concurrency: number } = { ...raw, concurrency: CONCURRENCY };
+      const sweep: SweptRate[] = [];
       for (const concurrency of SWEEP) {
         const tried = await rawPutRate(target, body, concurrency, RAW_SWEEP_SECONDS);
         ctx.say(`  plain PutObject loop at concurrency ${concurrency}: ${tried.objectsPerSecond} objects/s`);
-        if (tried.objectsPerSecond > best.objectsPerSecond) best = { ...tried, concurrency };
+        sweep.push({ concurrency, objectsPerSecond: tried.objectsPerSecond });
       }
+      // The sweep only picks the concurrency; the peer is a run of its own at it, as long as the
+      // loop at ours: the highest of seven short runs on a shared machine is partly luck.
+      const bestConcurrency = fastest(sweep);
+      const confirmed = bestConcurrency === CONCURRENCY ? raw : await rawPutRate(target, body, bestConcurrency, RAW_SECONDS);
+      const best = { ...confirmed, concurrency: bestConcurrency };
+      ctx.say(`  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest, again: ${best.objectsPerSecond} objects/s`);
       // Written as the process exits.
       const cpuProfile = profileDir === undefined ? undefined : newestProfile(profileDir);
       const profile = cpuProfile && { windows: summarizeProfile(cpuProfile, 2), stacks: stackShares(cpuProfile, STACK_GROUPS) };
@@ -184,6 +208,7 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
         objectsPerSecond: round(measured.rates.sustainedPerSecond / flushSize, 1),
         raw,
         best,
+        sweep,
       });
       ctx.say(`  ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s; plain loop ${raw.objectsPerSecond} objects/s`);
     } finally {
