@@ -9,19 +9,24 @@ import { encodeRecords, OutgoingRecord, recordMessage } from '../kafka/contract-
  *
  * 1. A partition's batches reach its handler in offset order, one at a time, even when kafkajs
  *    hands a partition over again while a batch of it still runs (after a rejoin): the later
- *    batch waits until the earlier one is delivered. An offset is resolved (kafkajs moves its
- *    fetch position) only once the handler took the batch; a handler that throws took nothing,
- *    and the same records come again after a backoff.
+ *    batch waits until the earlier one is delivered. In `deferred` and `never-commit` an offset
+ *    is resolved (kafkajs moves its fetch position) only once the handler took the batch; a
+ *    handler that throws took nothing, and the same records come again after a backoff. In
+ *    `ack-then-commit` and `transaction` the batch is resolved as soon as its handler starts, so
+ *    kafkajs fetches the next records while it runs (kafkajs fetches again only once every batch
+ *    of a fetch is resolved); a handler that throws sends the partition back to the batch's
+ *    first record, as a failed send does (below), and the same records come again after a backoff.
  * 2. Nothing is committed for a partition this instance does not own in the current group
  *    generation, and within a generation a partition's committed offset only moves forward.
  * 3. The modes:
  *    - `ack-then-commit` (at-least-once): the batch's records and dead letters are acknowledged by
  *      every in-sync replica, then the batch end is committed. A crash in between sends again.
- *      The batch is resolved once its sends are handed to the producer, so kafkajs fetches while
- *      they are acknowledged; the partition's next batch reaches the handler only after that
- *      (one batch a partition unacknowledged). A send that fails sends the partition back to the
- *      batch's first record: kafkajs seeks there, a batch of it fetched meanwhile is dropped
- *      unhandled, and the partition pauses with backoff. Closing waits for the acknowledgements.
+ *      The batch is resolved as soon as its handler starts, so kafkajs fetches while it is
+ *      handled and acknowledged; the partition's next batch reaches the handler only after that
+ *      (one batch a partition undelivered). A handler or a send that fails sends the partition
+ *      back to the batch's first record: kafkajs seeks there, a batch of it fetched meanwhile is
+ *      dropped unhandled, and the partition pauses with backoff. Closing waits for the
+ *      acknowledgements.
  *    - `transaction` (exactly-once): records, dead letters and the input offsets go in one
  *      transaction per input partition (one transactional id per partition, so a new owner fences
  *      the old one). After any doubt (a failed transaction, a rebalance, a start) the producer is
@@ -33,6 +38,9 @@ import { encodeRecords, OutgoingRecord, recordMessage } from '../kafka/contract-
  *      read below the one our own last transaction committed is read again until it catches up
  *      (after a coordinator failover the group serves a completed transaction's offsets late,
  *      and kafkajs joins at that older offset), for up to 15 s; one that stays below is a reset.
+ *      As at least once, the batch is resolved as soon as its handler starts and its transaction
+ *      runs behind it; the partition's next batch waits for it, and a handler or transaction that
+ *      fails sends the partition back to the batch's first record.
  *    - A hanging transaction: offsets still held, after the fencing, by a transaction the broker
  *      completed without writing its markers (a single broker restarted after a crash can do
  *      this). Its records and offsets wait, pending, for the next marker of the same producer id.

@@ -398,39 +398,45 @@ describe('KafkaBatchTransport against a real broker', () => {
     expect(await counterTotal(metrics, 'batch_failures_total')).toBe(1);
   });
 
-  it("at least once, a batch whose handler still runs holds up neither the next fetch nor another partition's batches", async () => {
-    const topic = uniqueName('transport-handler-behind');
-    const groupId = uniqueName('group');
-    await createTestTopics(admin, [topic], 2);
-    await fill(topic, 1, 20);
-    const [gate, release] = signal();
-    let heldBatches = 0;
-    const otherPartition: string[] = [];
-    behaviour = async (batch) => {
-      if (batch.partition === 0) {
-        heldBatches++;
-        await gate;
-        return;
+  it.each([
+    ['at least once', 'ack-then-commit'],
+    ['exactly once', 'transaction'],
+  ] as const)(
+    "%s, a batch whose handler still runs holds up neither the next fetch nor another partition's batches",
+    async (_, delivery) => {
+      const topic = uniqueName('transport-handler-behind');
+      const groupId = uniqueName('group');
+      await createTestTopics(admin, [topic], 2);
+      await fill(topic, 1, 20);
+      const [gate, release] = signal();
+      let heldBatches = 0;
+      const otherPartition: string[] = [];
+      behaviour = async (batch) => {
+        if (batch.partition === 0) {
+          heldBatches++;
+          await gate;
+          return;
+        }
+        otherPartition.push(...batch.messages.map((m) => m.value?.toString() ?? ''));
+      };
+      await startWith(topic, groupId, delivery);
+      await eventually(() => (heldBatches > 0 ? true : undefined));
+      // Records of partition 1 come only now: kafkajs must fetch again, with partition 0's handler still running.
+      await producer.send({ topic, acks: -1, messages: Array.from({ length: 20 }, (_, n) => ({ partition: 1, value: `p1-${n}` })) });
+      try {
+        await eventually(() => (otherPartition.length === 20 ? true : undefined), 20000);
+        expect((await committedOffsets(admin, groupId, topic)).get(0)).toBe(-1);
+      } finally {
+        release();
       }
-      otherPartition.push(...batch.messages.map((m) => m.value?.toString() ?? ''));
-    };
-    await startTransport(topic, groupId);
-    await eventually(() => (heldBatches > 0 ? true : undefined));
-    // Records of partition 1 come only now: kafkajs must fetch again, with partition 0's handler still running.
-    await producer.send({ topic, acks: -1, messages: Array.from({ length: 20 }, (_, n) => ({ partition: 1, value: `p1-${n}` })) });
-    try {
-      await eventually(() => (otherPartition.length === 20 ? true : undefined), 20000);
-      expect((await committedOffsets(admin, groupId, topic)).get(0)).toBe(-1);
-    } finally {
-      release();
-    }
-    await eventually(async () => {
-      const committed = await committedOffsets(admin, groupId, topic);
-      return committed.get(0) === 20 && committed.get(1) === 20 ? true : undefined;
-    });
-    expect(heldBatches).toBe(1);
-    expect(otherPartition).toEqual(Array.from({ length: 20 }, (_, n) => `p1-${n}`));
-  });
+      await eventually(async () => {
+        const committed = await committedOffsets(admin, groupId, topic);
+        return committed.get(0) === 20 && committed.get(1) === 20 ? true : undefined;
+      });
+      expect(heldBatches).toBe(1);
+      expect(otherPartition).toEqual(Array.from({ length: 20 }, (_, n) => `p1-${n}`));
+    },
+  );
 
   it('does not commit a failing batch, redelivers it, and keeps other partitions moving', async () => {
     const topic = uniqueName('transport-fail');

@@ -293,13 +293,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
    * One batch of a partition at a time. kafkajs can hand a partition over again while a batch of
    * it still runs: a rejoin waits for the fetchers, not for every batch they handed to workers
    * (one failing batch ends its fetch at once). The later one waits, and then finds the earlier
-   * one's commit (rule 3) instead of doing its records a second time. At least once, a batch is
-   * resolved once its sends are handed to the producer, so kafkajs fetches while they are
-   * acknowledged; the partition's next batch waits for that acknowledgement (`acknowledgeBehind`).
-   * Heartbeats cover the wait as they cover the handler. At least once, the batch is resolved as
-   * soon as its handler starts: kafkajs waits for every batch of a fetch before it fetches again,
-   * so a batch that waited for its handler kept the next fetch, and every other partition, behind
-   * it.
+   * one's commit (rule 3) instead of doing its records a second time. At least once and exactly
+   * once, a batch is resolved as soon as its handler starts, and handled and delivered behind
+   * (`deliverBehind`): kafkajs waits for every batch of a fetch before it fetches again, so a batch
+   * that waited for its handler and its sends (or transaction) held the next fetch, and every
+   * other partition, behind it. The partition's next batch waits until the one before is
+   * delivered. Heartbeats cover the wait as they cover the handler.
    */
   private processBatch(payload: EachBatchPayload): Promise<void> {
     const key = `${payload.batch.topic}/${payload.batch.partition}`;
@@ -366,8 +365,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           const raw: unknown = await handler(data, new KafkaBatchContext([data, this.contextHost(payload, topic, partition, generation)]));
           return (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
         })();
-        if (this.mode === 'ack-then-commit' && !this.closing) {
-          acknowledged = this.acknowledgeBehind(payload, handled, generation, BigInt(first.offset), lastOffset, started);
+        if ((this.mode === 'ack-then-commit' || this.mode === 'transaction') && !this.closing) {
+          acknowledged = this.deliverBehind(payload, handled, generation, BigInt(first.offset), lastOffset, started, transactional);
         } else {
           await this.deliver(payload, await handled, generation, lastOffset, transactional);
         }
@@ -400,32 +399,34 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   /**
-   * `ack-then-commit`, the batch resolved before it is handled and its records and dead letters
-   * are acknowledged (delivery.ts, rule 3): once they are, the batch is delivered and its end
-   * committed behind it. A handler or a send that fails rewinds the partition to the batch's first
-   * record.
+   * `ack-then-commit` and `transaction`: the batch resolved before it is handled and delivered
+   * (delivery.ts, rule 3). At least once, its records and dead letters are acknowledged, then its
+   * end is committed behind it; exactly once, its transaction commits them with its end. A handler,
+   * a send or a transaction that fails rewinds the partition to the batch's first record.
    */
-  private acknowledgeBehind(
+  private deliverBehind(
     payload: EachBatchPayload,
     handled: Promise<BatchResult | undefined>,
     generation: number,
     firstOffset: bigint,
     lastOffset: bigint,
     started: bigint,
+    transactional: { progress: TransactionalProgress } | undefined,
   ): Promise<void> {
     const { topic, partition } = payload.batch;
     const size = payload.batch.messages.length;
     return handled
       .then(async (result) => {
         const outcome = result ?? {};
-        await this.publishAcked(topic, partition, outcome);
+        if (transactional) await this.deliverIn(payload, outcome, generation, lastOffset, transactional);
+        else await this.publishAcked(topic, partition, outcome);
         return outcome;
       })
       .then(
         async (outcome) => {
           this.notify((o) => o.batchDelivered?.(topic, partition, outcome));
           this.batchDone(topic, partition, size, started);
-          await this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n));
+          if (!transactional) await this.commitBehind(topic, partition, () => this.commitIfOwned(payload, generation, lastOffset + 1n));
         },
         (error: unknown) => this.rewind(payload, generation, firstOffset, error),
       )
