@@ -82,6 +82,9 @@ describe('npm run bench', () => {
       // The broker served every contender: its CPU time in the run counts toward the record's cost.
       expect(row.brokerCpuSeconds).toBeGreaterThan(0);
       expect(row.recordsPerCpuSecondWithBroker).toBeLessThan(row.recordsPerCpuSecond);
+      // The contender and the broker ran on the machine in the steady state.
+      expect(row.machineBusyPercent).toBeGreaterThan(0);
+      expect(row.machineBusyPercent).toBeLessThanOrEqual(100);
     }
   });
 

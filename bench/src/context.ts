@@ -1,9 +1,10 @@
 // What every benchmark shares: the servers, clients, the peers, and the way a run is watched.
+import { readFileSync } from 'node:fs';
 import { Admin, Kafka } from 'kafkajs';
 import { createTestTopics, consumeRecords, eventually, uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 import { Measured, PeerArtifacts } from './peers';
-import { rates, Rates, round, Sample } from './measure';
+import { CpuTicks, crossing, machineBusyPercent, parseCpuTicks, rates, Rates, round, Sample } from './measure';
 
 export interface BenchContext {
   readonly brokers: string;
@@ -54,9 +55,19 @@ export function committedBy(ctx: BenchContext, groupId: string, topic: string): 
   };
 }
 
+/** The machine's CPU ticks now; undefined where there is no `/proc/stat`. */
+function machineTicks(seconds: number): CpuTicks | undefined {
+  try {
+    return parseCpuTicks(readFileSync('/proc/stat', 'utf8'), seconds);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Polls progress from the moment the process under test was started until `total` records are
- * done; fails if the process dies or `timeoutMs` passes first.
+ * done; fails if the process dies or `timeoutMs` passes first. Beside the rates: how busy the
+ * machine's CPUs were in the steady state (`machineBusyPercent`).
  */
 export async function watch(
   process: Measured,
@@ -64,14 +75,18 @@ export async function watch(
   progress: () => Promise<number>,
   total: number,
   timeoutMs: number,
-): Promise<{ rates: Rates; footprint: Footprint }> {
+): Promise<{ rates: Rates; footprint: Footprint; machineBusyPercent?: number }> {
   const samples: Sample[] = [];
+  const ticks: CpuTicks[] = [];
   const elapsed = () => Number(globalThis.process.hrtime.bigint() - startedAt) / 1e9;
   const outcome = await eventually(
     async () => {
       const running = process.running;
       const done = await progress();
-      samples.push({ seconds: elapsed(), done });
+      const seconds = elapsed();
+      samples.push({ seconds, done });
+      const now = machineTicks(seconds);
+      if (now) ticks.push(now);
       // Read while the process lives: a generator that is done exits, and its figures go with it.
       process.usage();
       if (done >= total) return 'done';
@@ -85,7 +100,10 @@ export async function watch(
   if (outcome === 'exited') {
     throw new Error(`the process under test exited after ${samples.at(-1)?.done ?? 0} of ${total} records:\n${process.logs.slice(-3000)}`);
   }
-  return { rates: rates(samples, total), footprint: footprint(process) };
+  const from = crossing(samples, total * 0.1);
+  const to = crossing(samples, total * 0.9);
+  const busy = from === undefined || to === undefined ? undefined : machineBusyPercent(ticks, from, to);
+  return { rates: rates(samples, total), footprint: footprint(process), ...(busy === undefined ? {} : { machineBusyPercent: busy }) };
 }
 
 /** Every string of a record is upper-case: the peer did the work rather than copy the input. */

@@ -1,4 +1,14 @@
-import { crossing, median, parseConsumerPerformance, parseProducerPerformance, ratio, rates, table } from './measure';
+import {
+  crossing,
+  machineBusyPercent,
+  median,
+  parseConsumerPerformance,
+  parseCpuTicks,
+  parseProducerPerformance,
+  ratio,
+  rates,
+  table,
+} from './measure';
 
 describe('rates', () => {
   const samples = [
@@ -75,5 +85,31 @@ describe('formatting', () => {
 
   it('writes a Markdown table with thousands separators', () => {
     expect(table(['a', 'b'], [['x', 12345]])).toBe('| a | b |\n| --- | --- |\n| x | 12,345 |');
+  });
+});
+
+describe('machine busy', () => {
+  it('reads the CPU line of /proc/stat: every state counted, idle and iowait as idle', () => {
+    const stat = 'cpu  100 5 50 800 20 3 2 0 0 0\ncpu0 50 2 25 400 10 1 1 0 0 0\nintr 12345\n';
+    expect(parseCpuTicks(stat, 1.5)).toEqual({ seconds: 1.5, total: 980, idle: 820 });
+    expect(() => parseCpuTicks('intr 12345\n', 0)).toThrow('not the first line of /proc/stat');
+  });
+
+  it('takes the busy share from the last reading before the span to the first after it', () => {
+    const readings = [
+      { seconds: 0, total: 0, idle: 0 },
+      { seconds: 1, total: 200, idle: 150 },
+      { seconds: 2, total: 400, idle: 170 },
+      { seconds: 3, total: 600, idle: 190 },
+      { seconds: 4, total: 800, idle: 400 },
+    ];
+    // From the reading at 1 s to the one at 3 s: 400 ticks, 40 of them idle.
+    expect(machineBusyPercent(readings, 1.5, 2.5)).toBe(90);
+    expect(machineBusyPercent(readings, 1, 3)).toBe(90);
+    // From 0 s to 4 s: 800 ticks, 400 idle.
+    expect(machineBusyPercent(readings, 0.5, 3.5)).toBe(50);
+    expect(machineBusyPercent(readings, 2, 4)).toBe(42.5);
+    // No reading after the span: nothing to tell.
+    expect(machineBusyPercent(readings, 1, 5)).toBeUndefined();
   });
 });

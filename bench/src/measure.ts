@@ -53,6 +53,35 @@ export function rates(samples: readonly Sample[], total: number): Rates {
   };
 }
 
+/** The machine's CPU time from `/proc/stat`'s first line, in clock ticks: all of it, and idle. */
+export interface CpuTicks {
+  readonly seconds: number;
+  readonly total: number;
+  readonly idle: number;
+}
+
+/** The first line of `/proc/stat` (`cpu  user nice system idle iowait irq softirq steal ...`) as ticks at `seconds`. */
+export function parseCpuTicks(stat: string, seconds: number): CpuTicks {
+  const fields = (stat.split('\n')[0] ?? '').trim().split(/\s+/);
+  if (fields[0] !== 'cpu' || fields.length < 9) throw new Error(`not the first line of /proc/stat: ${fields.join(' ')}`);
+  const ticks = fields.slice(1, 9).map(Number);
+  const [, , , idle = 0, iowait = 0] = ticks;
+  return { seconds, total: ticks.reduce((sum, t) => sum + t, 0), idle: idle + iowait };
+}
+
+/**
+ * The share of the machine's CPUs in use, in %, from the last reading at or before `from` to the
+ * first at or after `to` (the steady state, between 10 % and 90 % of the records); undefined
+ * without readings around it. Every process counts, the broker's and the S3 server's too: it tells
+ * a contender that leaves cores idle from one that fills them.
+ */
+export function machineBusyPercent(readings: readonly CpuTicks[], from: number, to: number): number | undefined {
+  const before = readings.filter((r) => r.seconds <= from).at(-1);
+  const after = readings.find((r) => r.seconds >= to);
+  if (!before || !after || after.total <= before.total) return undefined;
+  return round(100 * (1 - (after.idle - before.idle) / (after.total - before.total)), 1);
+}
+
 /** The final line of ProducerPerformance: `N records sent, R records/sec (M MB/sec), A ms avg latency, ... P50 ms 50th, ... P99 ms 99th, ...`. */
 export function parseProducerPerformance(output: string): {
   records: number;

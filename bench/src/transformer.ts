@@ -22,6 +22,11 @@ export interface TransformerRow extends Rates, Footprint {
   readonly brokerCpuSeconds?: number;
   /** Records per CPU second of the contender and the broker together: what a record costs the machine. */
   readonly recordsPerCpuSecondWithBroker?: number;
+  /**
+   * How busy the machine's CPUs were between 10 % and 90 % of the records, every process counted:
+   * below the peer's, the contender leaves cores idle that it could use.
+   */
+  readonly machineBusyPercent?: number;
   /** With `--profile`, for our single process: its CPU profile in spans of the run. */
   readonly profile?: readonly ProfileWindow[];
 }
@@ -137,7 +142,7 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
   try {
     // With transactions the group's committed offsets are what the output holds; without, the output's ends.
     const progress = contender.guarantee === 'exactly-once' ? committedBy(ctx, group, input) : recordsIn(ctx, output);
-    const { rates, footprint } = await watch(running, startedAt, progress, records, 1_800_000);
+    const { rates, footprint, machineBusyPercent } = await watch(running, startedAt, progress, records, 1_800_000);
     const brokerAfter = ctx.brokerCpuSeconds();
     const brokerCpuSeconds = brokerBefore === undefined || brokerAfter === undefined ? undefined : round(brokerAfter - brokerBefore, 1);
     row = {
@@ -153,10 +158,12 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
             brokerCpuSeconds,
             recordsPerCpuSecondWithBroker: Math.round(records / Math.max(footprint.cpuSeconds + brokerCpuSeconds, 0.1)),
           }),
+      ...(machineBusyPercent === undefined ? {} : { machineBusyPercent }),
     };
     const broker = brokerCpuSeconds === undefined ? '' : ` (the broker ${brokerCpuSeconds})`;
+    const busy = machineBusyPercent === undefined ? '' : `, machine ${machineBusyPercent} % busy`;
     ctx.say(
-      `  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s${broker}`,
+      `  ${rates.sustainedPerSecond.toLocaleString('en-US')} records/s sustained, ${footprint.peakRssMiB} MiB, ${footprint.cpuSeconds} CPU s${broker}${busy}`,
     );
   } finally {
     await running.stop();
@@ -194,6 +201,7 @@ export function transformerTable(result: TransformerResult): string {
       'broker CPU s',
       'records per CPU-second with the broker',
       'vs Kafka Streams',
+      'machine busy %',
       'second half vs first',
       'start-up s',
       'total s',
@@ -212,6 +220,7 @@ export function transformerTable(result: TransformerResult): string {
       r.recordsPerCpuSecondWithBroker === undefined
         ? ''
         : ratio(r.recordsPerCpuSecondWithBroker, peerOf(r)?.recordsPerCpuSecondWithBroker ?? 0),
+      r.machineBusyPercent ?? 'not measured',
       `${r.lateVsEarly.toFixed(2)}x`,
       r.startupSeconds,
       r.totalSeconds,
