@@ -307,7 +307,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     const beat = this.heartbeat(payload, key);
     const turn = (running ?? Promise.resolve()).then(() => this.processBatchAlone(payload, rewinds));
     const settled = turn.then(
-      (behind) => behind?.acknowledged,
+      (behind) => behind?.delivered,
       () => undefined,
     );
     this.inFlight.set(key, settled);
@@ -323,8 +323,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     );
   }
 
-  /** What a batch resolved before its acknowledgement leaves running; it never rejects. */
-  private async processBatchAlone(payload: EachBatchPayload, rewinds: number): Promise<{ acknowledged: Promise<void> } | undefined> {
+  /** What a batch resolved before it is delivered leaves running; it never rejects. */
+  private async processBatchAlone(payload: EachBatchPayload, rewinds: number): Promise<{ delivered: Promise<void> } | undefined> {
     const { batch } = payload;
     const { topic, partition } = batch;
     const first = batch.messages[0];
@@ -347,7 +347,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     this.metrics?.batchSize.observe(batch.messages.length);
     this.notify((o) => o.batchStarted?.(topic, partition, batch.messages.length, batch.highWatermark, batch.lastOffset()));
     this.detectReset(key, generation, BigInt(batch.firstOffset() ?? last.offset));
-    let acknowledged: Promise<void> | undefined;
+    let delivered: Promise<void> | undefined;
     try {
       let messages: readonly KafkaMessage[] = batch.messages;
       const transactional = this.mode === 'transaction' ? await this.transactionalPartition(key, batch.firstOffset()) : undefined;
@@ -366,7 +366,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
           return (await lastValueFrom(this.transformToObservable(raw), { defaultValue: undefined })) as BatchResult | undefined;
         })();
         if ((this.mode === 'ack-then-commit' || this.mode === 'transaction') && !this.closing) {
-          acknowledged = this.deliverBehind(payload, handled, generation, BigInt(first.offset), lastOffset, started, transactional);
+          delivered = this.deliverBehind(payload, handled, generation, BigInt(first.offset), lastOffset, started, transactional);
         } else {
           await this.deliver(payload, await handled, generation, lastOffset, transactional);
         }
@@ -386,7 +386,7 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
     }
     payload.resolveOffset(last.offset);
     this.positions.set(key, { generation, next: lastOffset + 1n });
-    if (acknowledged) return { acknowledged };
+    if (delivered) return { delivered };
     this.batchDone(topic, partition, batch.messages.length, started);
     return undefined;
   }
@@ -438,11 +438,12 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
   }
 
   /**
-   * A batch resolved before its acknowledgement whose handler or sends failed. kafkajs has moved
-   * past it, so the partition is sought back to the batch's first record (in the generation it was
-   * fetched in; after a rejoin kafkajs starts from the committed offset anyway), a batch of it
-   * handed over before this is dropped unhandled, and the partition pauses with backoff as for any
-   * failure. A batch the handler declined is not counted as failed, as before it was resolved.
+   * A batch resolved before it was delivered whose handler, sends or transaction failed. kafkajs
+   * has moved past it, so the partition is sought back to the batch's first record (in the
+   * generation it was fetched in; after a rejoin kafkajs starts from the committed offset anyway),
+   * a batch of it handed over before this is dropped unhandled, and the partition pauses with
+   * backoff as for any failure. A batch the handler declined is not counted as failed, as before
+   * it was resolved.
    */
   private rewind(payload: EachBatchPayload, generation: number, firstOffset: bigint, error: unknown): void {
     const { topic, partition } = payload.batch;
