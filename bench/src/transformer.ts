@@ -2,7 +2,7 @@
 // all of it into an output topic of its own, one after another, on the same broker.
 import path from 'node:path';
 import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
-import { Rates, ratio, round, table } from './measure';
+import { median, Rates, ratio, round, table } from './measure';
 import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer, together } from './peers';
 import { newestProfile, ProfileWindow, profileLines, summarizeProfile } from './profile';
 
@@ -29,10 +29,14 @@ export interface TransformerRow extends Rates, Footprint {
   readonly machineBusyPercent?: number;
   /** With `--profile`, for our single process: its CPU profile in spans of the run. */
   readonly profile?: readonly ProfileWindow[];
+  /** Sustained records/s of each round, in the order the rounds ran; the figures above are their medians. */
+  readonly rounds?: readonly number[];
 }
 
 export interface TransformerResult {
   readonly records: number;
+  /** Rounds of every compared contender. */
+  readonly rounds: number;
   readonly generatorPerSecond: number;
   readonly rows: TransformerRow[];
   /** The unmeasured runs before each guarantee's first contender (`warmUp`). */
@@ -99,20 +103,64 @@ export function contenders(ctx: BenchContext, extraEnv: Record<string, string> =
   ];
 }
 
-export async function benchTransformer(ctx: BenchContext, records: number, only?: (c: Contender) => boolean): Promise<TransformerResult> {
+/** Rounds of the table by default: each compared contender's figures are the medians of its rounds. */
+export const DEFAULT_ROUNDS = 3;
+
+/**
+ * Every contender reads the whole input, `rounds` times: each round runs every compared contender
+ * once, the rounds alternately in the list's order and in reverse, so none always follows the same
+ * neighbour or always runs earlier in the broker's life. A row holds the medians of its contender's rounds.
+ * The auto-commit loop is compared with nothing and runs once, last.
+ */
+export async function benchTransformer(ctx: BenchContext, records: number, rounds = DEFAULT_ROUNDS): Promise<TransformerResult> {
   const { input } = await freshTopics(ctx, 'bench-transformer', ['input']);
   ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs with the generator`);
   const fill = await fillWithWebLogs(ctx, input, records);
   ctx.say(`  ${fill.toLocaleString('en-US')} records/s`);
-  const rows: TransformerRow[] = [];
+  const all = contenders(ctx);
+  const compared = all.filter((c) => c.guarantee !== 'auto-commit');
+  const runs = new Map<Contender, TransformerRow[]>(all.map((c) => [c, []]));
   const warmUps: WarmUp[] = [];
-  for (const contender of contenders(ctx).filter(only ?? (() => true))) {
-    // Not before the auto-commit loop: it is compared with nothing.
-    const compared = contender.guarantee !== 'auto-commit';
-    if (compared && !warmUps.some((w) => w.guarantee === contender.guarantee)) warmUps.push(await warmUp(ctx, contender, input, records));
-    rows.push(await runContender(ctx, contender, input, records));
+  for (let pass = 0; pass < rounds; pass++) {
+    if (rounds > 1) ctx.say(`round ${pass + 1} of ${rounds}`);
+    for (const contender of pass % 2 === 0 ? compared : [...compared].reverse()) {
+      if (!warmUps.some((w) => w.guarantee === contender.guarantee)) warmUps.push(await warmUp(ctx, contender, input, records));
+      runs.get(contender)?.push(await runContender(ctx, contender, input, records));
+    }
   }
-  return { records, generatorPerSecond: fill, rows, warmUps };
+  for (const contender of all.filter((c) => !compared.includes(c)))
+    runs.get(contender)?.push(await runContender(ctx, contender, input, records));
+  return { records, rounds, generatorPerSecond: fill, rows: all.map((c) => medianRow(runs.get(c) ?? [])), warmUps };
+}
+
+/** A contender's rounds as one row: each figure's median, and every round's sustained rate in the order they ran. */
+export function medianRow(runs: readonly TransformerRow[]): TransformerRow {
+  const first = runs[0];
+  if (!first) throw new Error('a contender with no run');
+  const mid = (pick: (row: TransformerRow) => number | undefined): number | undefined => {
+    const values = runs.map(pick).filter((value): value is number => value !== undefined);
+    return values.length === 0 ? undefined : median(values);
+  };
+  const broker = mid((r) => r.brokerCpuSeconds);
+  const withBroker = mid((r) => r.recordsPerCpuSecondWithBroker);
+  const busy = mid((r) => r.machineBusyPercent);
+  return {
+    contender: first.contender,
+    guarantee: first.guarantee,
+    records: first.records,
+    startupSeconds: median(runs.map((r) => r.startupSeconds)),
+    totalSeconds: median(runs.map((r) => r.totalSeconds)),
+    sustainedPerSecond: median(runs.map((r) => r.sustainedPerSecond)),
+    lateVsEarly: median(runs.map((r) => r.lateVsEarly)),
+    peakRssMiB: median(runs.map((r) => r.peakRssMiB)),
+    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
+    recordsPerCpuSecond: median(runs.map((r) => r.recordsPerCpuSecond)),
+    ...(broker === undefined ? {} : { brokerCpuSeconds: broker }),
+    ...(withBroker === undefined ? {} : { recordsPerCpuSecondWithBroker: withBroker }),
+    ...(busy === undefined ? {} : { machineBusyPercent: busy }),
+    ...(first.profile === undefined ? {} : { profile: first.profile }),
+    rounds: runs.map((r) => r.sustainedPerSecond),
+  };
 }
 
 /**
@@ -195,6 +243,7 @@ export function transformerTable(result: TransformerResult): string {
       'guarantee',
       'records',
       'sustained records/s',
+      'each round',
       'vs Kafka Streams',
       'records per CPU-second',
       'vs Kafka Streams',
@@ -212,6 +261,7 @@ export function transformerTable(result: TransformerResult): string {
       r.guarantee,
       r.records,
       r.sustainedPerSecond,
+      (r.rounds ?? [r.sustainedPerSecond]).map((perSecond) => perSecond.toLocaleString('en-US')).join(', '),
       ratio(r.sustainedPerSecond, peerOf(r)?.sustainedPerSecond ?? 0),
       r.recordsPerCpuSecond,
       ratio(r.recordsPerCpuSecond, peerOf(r)?.recordsPerCpuSecond ?? 0),
@@ -227,7 +277,13 @@ export function transformerTable(result: TransformerResult): string {
       r.peakRssMiB,
     ]),
   );
-  return `${figures}${warmUpNote(result.warmUps)}`;
+  return `${figures}${roundsNote(result.rounds)}${warmUpNote(result.warmUps)}`;
+}
+
+/** How the rows were measured, under the table. */
+function roundsNote(rounds: number | undefined): string {
+  if (rounds === undefined || rounds < 2) return '';
+  return `\n\nEach figure is the median of ${rounds} rounds; every round ran each compared contender once, the rounds alternately in the table's order and in reverse (the kafka-python loop once, last).`;
 }
 
 /** The warm-up runs under a table, so a reader sees what ran before the first measured run. */

@@ -1,0 +1,51 @@
+import { medianRow, TransformerRow, transformerTable } from './transformer';
+
+function run(contender: string, sustainedPerSecond: number, extra: Partial<TransformerRow> = {}): TransformerRow {
+  return {
+    contender,
+    guarantee: 'at-least-once',
+    records: 1000,
+    startupSeconds: 1,
+    totalSeconds: 10,
+    sustainedPerSecond,
+    lateVsEarly: 1,
+    peakRssMiB: 100,
+    cpuSeconds: 5,
+    recordsPerCpuSecond: 200,
+    ...extra,
+  };
+}
+
+describe('medianRow', () => {
+  it("takes each figure's median on its own and keeps every round's rate in the order they ran", () => {
+    const row = medianRow([
+      run('ours', 300, { cpuSeconds: 4, brokerCpuSeconds: 2, machineBusyPercent: 90 }),
+      run('ours', 100, { cpuSeconds: 9, brokerCpuSeconds: 1, machineBusyPercent: 80 }),
+      run('ours', 110, { cpuSeconds: 5, brokerCpuSeconds: 9, machineBusyPercent: 10 }),
+    ]);
+    // Not the means (170, 6, 4, 60), and not one round's figures taken whole.
+    expect(row).toMatchObject({ contender: 'ours', sustainedPerSecond: 110, cpuSeconds: 5, brokerCpuSeconds: 2, machineBusyPercent: 80 });
+    expect(row.rounds).toEqual([300, 100, 110]);
+  });
+
+  it('takes the lower middle of an even count, and leaves out a figure no round measured', () => {
+    const row = medianRow([run('ours', 300, { machineBusyPercent: 90 }), run('ours', 100)]);
+    expect(row.sustainedPerSecond).toBe(100);
+    expect(row.machineBusyPercent).toBe(90);
+    expect(row).not.toHaveProperty('brokerCpuSeconds');
+  });
+
+  it('refuses a contender that never ran', () => {
+    expect(() => medianRow([])).toThrow('no run');
+  });
+});
+
+describe('transformerTable', () => {
+  it('shows every round beside the median and says how the rounds ran', () => {
+    const ours = medianRow([run('weblog transformer', 120), run('weblog transformer', 140), run('weblog transformer', 130)]);
+    const peer = medianRow([run('Kafka Streams', 100), run('Kafka Streams', 110), run('Kafka Streams', 90)]);
+    const text = transformerTable({ records: 1000, rounds: 3, generatorPerSecond: 1, rows: [ours, peer], warmUps: [] });
+    expect(text).toContain('| weblog transformer | at-least-once | 1,000 | 130 | 120, 140, 130 | 1.30x |');
+    expect(text).toContain('the median of 3 rounds');
+  });
+});
