@@ -1,5 +1,5 @@
 // Transformer benchmark: one input topic pre-filled with real web logs, then each contender reads
-// all of it into an output topic of its own, one after another, on the same broker.
+// all of it into an output topic of its own, one after another, on the same broker, in rounds.
 import path from 'node:path';
 import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
 import { median, Rates, ratio, round, table } from './measure';
@@ -109,8 +109,8 @@ export const DEFAULT_ROUNDS = 3;
 /**
  * Every contender reads the whole input, `rounds` times: each round runs every compared contender
  * once, the rounds alternately in the list's order and in reverse, so none always follows the same
- * neighbour or always runs earlier in the broker's life. A row holds the medians of its contender's rounds.
- * The auto-commit loop is compared with nothing and runs once, last.
+ * neighbour or always runs earlier in the broker's life. A row holds the medians of its
+ * contender's rounds. The auto-commit loop is compared with nothing and runs once, last.
  */
 export async function benchTransformer(ctx: BenchContext, records: number, rounds = DEFAULT_ROUNDS): Promise<TransformerResult> {
   const { input } = await freshTopics(ctx, 'bench-transformer', ['input']);
