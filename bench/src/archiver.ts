@@ -2,14 +2,15 @@
 // writes all of it to S3 at flush size 10 and 10,000, and at flush size 10 once more with every S3
 // reply held back as an S3 endpoint some milliseconds away would. The limits beside it: how many
 // objects of the same size a plain @aws-sdk/client-s3 PutObject loop stores at the archiver's
-// default concurrency, and at the concurrency that suits the server best.
+// default concurrency, and at the concurrency that suits the server best, the latter and the
+// archiver in alternating rounds.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
 import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
-import { Rates, ratio, round, table } from './measure';
+import { median, Rates, ratio, round, table } from './measure';
 import { startTransformer } from './peers';
 import { newestProfile, ProfileWindow, profileLines, stackShares, summarizeProfile } from './profile';
 import { distantS3 } from './s3-distance';
@@ -48,12 +49,18 @@ export interface ArchiverRow extends Rates, Footprint {
   /** A plain loop at the archiver's concurrency. */
   readonly raw: RawPutRate;
   /**
-   * A plain loop at the concurrency of the sweep that stored the most objects per second, in a run
-   * of its own as long as `raw` (`raw` itself when that concurrency is ours).
+   * A plain loop at the concurrency of the sweep that stored the most objects per second, in runs
+   * of its own as long as `raw` (the first is `raw` itself when that concurrency is ours), one a
+   * round: their medians.
    */
   readonly best: RawPutRate & { readonly concurrency: number };
   /** The short runs that chose `best`'s concurrency. */
   readonly sweep: readonly SweptRate[];
+  /**
+   * Each round's objects/s, the archiver's and the best loop's, in the order the rounds ran; the
+   * row's figures (and `best`'s) are their medians.
+   */
+  readonly rounds?: readonly { readonly objectsPerSecond: number; readonly bestObjectsPerSecond: number }[];
 }
 
 export interface SweptRate {
@@ -117,7 +124,90 @@ export async function rawPutRate(archive: ArchiveStore, body: Buffer, concurrenc
   };
 }
 
-export async function benchArchiver(ctx: BenchContext, records: number): Promise<ArchiverRow[]> {
+/** Rounds of each row by default: the archiver and the best loop, alternating, each figure the median. */
+export const DEFAULT_ARCHIVER_ROUNDS = 3;
+
+/** One run of the archiver over the whole output topic. */
+export interface ArchiverRun extends Rates, Footprint {
+  readonly objects: number;
+  readonly averageObjectBytes: number;
+  readonly objectsPerSecond: number;
+  /** The key of one object it wrote, whose bytes the plain loops store. */
+  readonly sample: string;
+  readonly profile?: ArchiverRow['profile'];
+}
+
+/** What each archiver run of a row reads, and the S3 endpoint it writes to. */
+interface ArchiverSetup {
+  readonly topics: Record<'input' | 'output' | 'dead-letter', string>;
+  readonly flushSize: number;
+  readonly records: number;
+  /** The S3 endpoint the archiver is given: the relay that holds replies back, if any. */
+  readonly endpoint?: string;
+}
+
+async function runArchiver(ctx: BenchContext, archive: ArchiveStore, setup: ArchiverSetup, profileDir?: string): Promise<ArchiverRun> {
+  const { topics, flushSize, records, endpoint } = setup;
+  const group = uniqueName('bench-archiver');
+  const startedAt = process.hrtime.bigint();
+  const archiver = await ServiceProcess.start('s3-archiver', {
+    KAFKA_TOPIC_INPUT: topics.input,
+    KAFKA_TOPIC_OUTPUT: topics.output,
+    KAFKA_TOPIC_DEAD_LETTER: topics['dead-letter'],
+    ARCHIVER_GROUP_ID: group,
+    ARCHIVER_FLUSH_SIZE: String(flushSize),
+    // Each partition's tail is written by time; a short wait keeps it out of the figures.
+    ARCHIVER_ROTATE_INTERVAL_MS: '1000',
+    ARCHIVER_TOPICS_DIR: group,
+    S3_BUCKET: BUCKET,
+    ...(endpoint ? { S3_ENDPOINT: endpoint } : {}),
+    ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
+  });
+  let measured: Awaited<ReturnType<typeof watch>>;
+  try {
+    // Offsets are committed only after the upload: committed records are records in S3.
+    measured = await watch(archiver, startedAt, committedBy(ctx, group, topics.output), records, 1_800_000);
+  } finally {
+    await archiver.stop();
+  }
+  let objects = 0;
+  let bytes = 0;
+  let sample = '';
+  for await (const object of archive.list(`${group}/`)) {
+    objects++;
+    bytes += object.size;
+    if (objects === 1) sample = object.key;
+  }
+  // Written as the process exits.
+  const cpuProfile = profileDir === undefined ? undefined : newestProfile(profileDir);
+  const profile = cpuProfile && { windows: summarizeProfile(cpuProfile, 2), stacks: stackShares(cpuProfile, STACK_GROUPS) };
+  if (profile) {
+    for (const line of profileLines(profile.windows)) ctx.say(line);
+    ctx.say(
+      `  by stack: ${Object.entries(profile.stacks)
+        .map(([group, share]) => `${group} ${share} %`)
+        .join(', ')}`,
+    );
+  }
+  const objectsPerSecond = round(measured.rates.sustainedPerSecond / flushSize, 1);
+  ctx.say(`  archiver: ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s, ${objectsPerSecond} objects/s`);
+  return {
+    ...measured.rates,
+    ...measured.footprint,
+    objects,
+    averageObjectBytes: Math.round(bytes / Math.max(objects, 1)),
+    objectsPerSecond,
+    sample,
+    ...(profile ? { profile } : {}),
+  };
+}
+
+/**
+ * Each row: the archiver writes the whole output topic, a plain loop at our concurrency and the
+ * sweep follow, then the best loop; in each further round the best loop and the archiver run again,
+ * the loop first in every other round. The row's figures are the medians of the rounds.
+ */
+export async function benchArchiver(ctx: BenchContext, records: number, rounds = DEFAULT_ARCHIVER_ROUNDS): Promise<ArchiverRow[]> {
   const topics = await freshTopics(ctx, 'bench-archiver', ['input', 'output', 'dead-letter']);
   ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs, then upper-casing them into the output topic`);
   await fillWithWebLogs(ctx, topics.input, records);
@@ -133,87 +223,54 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
   const archive = store();
   const rows: ArchiverRow[] = [];
   for (const { flushSize, s3ReplyDelayMs } of RUNS) {
-    const group = uniqueName('bench-archiver');
     const distant = s3ReplyDelayMs > 0 ? await distantS3(process.env['S3_ENDPOINT'] ?? '', s3ReplyDelayMs) : undefined;
-    const target = distant ? store(distant.endpoint) : archive;
+    const loopTarget = distant ? store(distant.endpoint) : archive;
+    const setup: ArchiverSetup = { topics, flushSize, records, ...(distant ? { endpoint: distant.endpoint } : {}) };
     ctx.say(`archiver, flush size ${flushSize.toLocaleString('en-US')}${distant ? `, each S3 reply ${s3ReplyDelayMs} ms later` : ''}`);
     const profileDir = ctx.profileDir === undefined ? undefined : path.join(ctx.profileDir, `archiver-${rows.length}`);
     try {
-      const startedAt = process.hrtime.bigint();
-      const archiver = await ServiceProcess.start('s3-archiver', {
-        KAFKA_TOPIC_INPUT: topics.input,
-        KAFKA_TOPIC_OUTPUT: topics.output,
-        KAFKA_TOPIC_DEAD_LETTER: topics['dead-letter'],
-        ARCHIVER_GROUP_ID: group,
-        ARCHIVER_FLUSH_SIZE: String(flushSize),
-        // Each partition's tail is written by time; a short wait keeps it out of the figures.
-        ARCHIVER_ROTATE_INTERVAL_MS: '1000',
-        ARCHIVER_TOPICS_DIR: group,
-        S3_BUCKET: BUCKET,
-        ...(distant ? { S3_ENDPOINT: distant.endpoint } : {}),
-        ...(profileDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {}),
-      });
-      let measured: Awaited<ReturnType<typeof watch>>;
-      try {
-        // Offsets are committed only after the upload: committed records are records in S3.
-        measured = await watch(archiver, startedAt, committedBy(ctx, group, topics.output), records, 1_800_000);
-      } finally {
-        await archiver.stop();
-      }
-      let objects = 0;
-      let bytes = 0;
-      let sample = '';
-      for await (const object of archive.list(`${group}/`)) {
-        objects++;
-        bytes += object.size;
-        if (objects === 1) sample = object.key;
-      }
-      const averageObjectBytes = Math.round(bytes / Math.max(objects, 1));
+      const archiverRuns = [await runArchiver(ctx, archive, setup, profileDir)];
       // The limit: the same bytes as a real object, stored by a plain loop over the same distance.
-      const body = await archive.read(sample);
+      const body = await archive.read(archiverRuns[0]?.sample ?? '');
       ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
-      const raw = await rawPutRate(target, body, CONCURRENCY, RAW_SECONDS);
+      const raw = await rawPutRate(loopTarget, body, CONCURRENCY, RAW_SECONDS);
       const sweep: SweptRate[] = [];
       for (const concurrency of SWEEP) {
-        const tried = await rawPutRate(target, body, concurrency, RAW_SWEEP_SECONDS);
+        const tried = await rawPutRate(loopTarget, body, concurrency, RAW_SWEEP_SECONDS);
         ctx.say(`  plain PutObject loop at concurrency ${concurrency}: ${tried.objectsPerSecond} objects/s`);
         sweep.push({ concurrency, objectsPerSecond: tried.objectsPerSecond });
       }
       // The sweep only picks the concurrency; the peer is a run of its own at it, as long as the
       // loop at ours: the highest of seven short runs on a shared machine is partly luck.
       const bestConcurrency = fastest(sweep);
-      const confirmed = bestConcurrency === CONCURRENCY ? raw : await rawPutRate(target, body, bestConcurrency, RAW_SECONDS);
-      const best = { ...confirmed, concurrency: bestConcurrency };
-      ctx.say(`  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest, again: ${best.objectsPerSecond} objects/s`);
-      // Written as the process exits.
-      const cpuProfile = profileDir === undefined ? undefined : newestProfile(profileDir);
-      const profile = cpuProfile && { windows: summarizeProfile(cpuProfile, 2), stacks: stackShares(cpuProfile, STACK_GROUPS) };
-      if (profile) {
-        for (const line of profileLines(profile.windows)) ctx.say(line);
-        ctx.say(
-          `  by stack: ${Object.entries(profile.stacks)
-            .map(([group, share]) => `${group} ${share} %`)
-            .join(', ')}`,
-        );
+      const bestLoop = async (): Promise<RawPutRate> => {
+        const run = await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS);
+        ctx.say(`  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest: ${run.objectsPerSecond} objects/s`);
+        return run;
+      };
+      const bestRuns = [bestConcurrency === CONCURRENCY ? raw : await bestLoop()];
+      for (let pass = 1; pass < rounds; pass++) {
+        ctx.say(`  round ${pass + 1} of ${rounds}`);
+        if (pass % 2 === 1) bestRuns.push(await bestLoop());
+        archiverRuns.push(await runArchiver(ctx, archive, setup));
+        if (pass % 2 === 0) bestRuns.push(await bestLoop());
       }
       rows.push({
-        ...(profile ? { profile } : {}),
+        ...medianArchiverRun(archiverRuns),
         flushSize,
         s3ReplyDelayMs,
         records,
-        ...measured.rates,
-        ...measured.footprint,
-        objects,
-        averageObjectBytes,
-        objectsPerSecond: round(measured.rates.sustainedPerSecond / flushSize, 1),
         raw,
-        best,
+        best: { ...medianRawRate(bestRuns), concurrency: bestConcurrency },
         sweep,
+        rounds: archiverRuns.map((run, i) => ({
+          objectsPerSecond: run.objectsPerSecond,
+          bestObjectsPerSecond: bestRuns[i]?.objectsPerSecond ?? 0,
+        })),
       });
-      ctx.say(`  ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s; plain loop ${raw.objectsPerSecond} objects/s`);
     } finally {
       if (distant) {
-        target.client.destroy();
+        loopTarget.client.destroy();
         await distant.close();
       }
     }
@@ -222,8 +279,40 @@ export async function benchArchiver(ctx: BenchContext, records: number): Promise
   return rows;
 }
 
+/** Each figure's median over the archiver's runs (the profile only when there was one run). */
+export function medianArchiverRun(runs: readonly ArchiverRun[]): Omit<ArchiverRun, 'sample'> {
+  const first = runs[0];
+  if (!first) throw new Error('the archiver never ran');
+  const of = (pick: (run: ArchiverRun) => number) => median(runs.map(pick));
+  return {
+    startupSeconds: of((r) => r.startupSeconds),
+    totalSeconds: of((r) => r.totalSeconds),
+    sustainedPerSecond: of((r) => r.sustainedPerSecond),
+    lateVsEarly: of((r) => r.lateVsEarly),
+    peakRssMiB: of((r) => r.peakRssMiB),
+    cpuSeconds: of((r) => r.cpuSeconds),
+    objects: of((r) => r.objects),
+    averageObjectBytes: of((r) => r.averageObjectBytes),
+    objectsPerSecond: of((r) => r.objectsPerSecond),
+    ...(runs.length === 1 && first.profile ? { profile: first.profile } : {}),
+  };
+}
+
+/** Each figure's median over a loop's runs. */
+export function medianRawRate(runs: readonly RawPutRate[]): RawPutRate {
+  if (runs.length === 0) throw new Error('the loop never ran');
+  const of = (pick: (run: RawPutRate) => number) => median(runs.map(pick));
+  return {
+    objectBytes: of((r) => r.objectBytes),
+    objects: of((r) => r.objects),
+    objectsPerSecond: of((r) => r.objectsPerSecond),
+    mibPerSecond: of((r) => r.mibPerSecond),
+    cpuMsPerObject: of((r) => r.cpuMsPerObject),
+  };
+}
+
 export function archiverTable(rows: ArchiverRow[]): string {
-  return table(
+  const figures = table(
     [
       'flush size',
       'S3 reply held back ms',
@@ -232,6 +321,7 @@ export function archiverTable(rows: ArchiverRow[]): string {
       'object bytes',
       'sustained records/s',
       'objects/s',
+      'each round, objects/s (best loop)',
       `plain PutObject objects/s (MiB/s), concurrency ${CONCURRENCY}`,
       'vs plain loop',
       'best plain PutObject objects/s (concurrency)',
@@ -250,6 +340,7 @@ export function archiverTable(rows: ArchiverRow[]): string {
       r.averageObjectBytes,
       r.sustainedPerSecond,
       r.objectsPerSecond,
+      (r.rounds ?? []).map((each) => `${each.objectsPerSecond} (${each.bestObjectsPerSecond})`).join(', '),
       `${r.raw.objectsPerSecond} (${r.raw.mibPerSecond})`,
       ratio(r.objectsPerSecond, r.raw.objectsPerSecond),
       `${r.best.objectsPerSecond} (${r.best.concurrency})`,
@@ -261,4 +352,7 @@ export function archiverTable(rows: ArchiverRow[]): string {
       `${round((r.cpuSeconds * 1000) / Math.max(r.objects, 1), 2)} (${round(r.best.cpuMsPerObject, 2)})`,
     ]),
   );
+  const rounds = rows[0]?.rounds?.length ?? 1;
+  if (rounds < 2) return figures;
+  return `${figures}\n\nThe archiver's figures and the best loop's are the medians of ${rounds} rounds: the first runs the archiver, the loop at ${CONCURRENCY}, the sweep and the best loop; each further round the best loop and the archiver again, the loop first in every other round.`;
 }

@@ -44,6 +44,7 @@ const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all 
              DIR (another checkout, built: npm install and npx nx run-many -t build there),
              alternating, in both guarantees; in transformer-against.json, BENCHMARKS.md untouched
   --rounds N transformer: rounds of every compared contender, alternating, each figure the median
+             (default 3; 1 with --profile); archiver: rounds of the archiver and the best loop
              (default 3; 1 with --profile); with --against: rounds of each build and guarantee
              (default 5)`;
 
@@ -101,7 +102,8 @@ async function main(): Promise<number> {
     throw new Error('--profile is for the transformer and archiver benchmarks');
   if (values.against !== undefined && wanted !== 'transformer') throw new Error('--against is for the transformer benchmark');
   if (values.against !== undefined && values.profile) throw new Error('--against and --profile do not go together');
-  if (values.rounds !== undefined && wanted !== 'transformer') throw new Error('--rounds is for the transformer benchmark');
+  if (values.rounds !== undefined && wanted !== 'transformer' && wanted !== 'archiver')
+    throw new Error('--rounds is for the transformer and archiver benchmarks');
   if (values.rounds !== undefined && values.profile) throw new Error('--rounds and --profile do not go together');
   const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0))
