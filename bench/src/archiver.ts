@@ -9,8 +9,8 @@ import path from 'node:path';
 import { uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
-import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
-import { median, Rates, ratio, round, table } from './measure';
+import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, RUN_FIGURES, watch } from './context';
+import { medians, Rates, ratio, round, table } from './measure';
 import { startTransformer } from './peers';
 import { newestProfile, ProfileWindow, profileLines, stackShares, summarizeProfile } from './profile';
 import { distantS3 } from './s3-distance';
@@ -281,34 +281,14 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
 
 /** Each figure's median over the archiver's runs (the profile only when there was one run). */
 export function medianArchiverRun(runs: readonly ArchiverRun[]): Omit<ArchiverRun, 'sample'> {
-  const first = runs[0];
-  if (!first) throw new Error('the archiver never ran');
-  const of = (pick: (run: ArchiverRun) => number) => median(runs.map(pick));
-  return {
-    startupSeconds: of((r) => r.startupSeconds),
-    totalSeconds: of((r) => r.totalSeconds),
-    sustainedPerSecond: of((r) => r.sustainedPerSecond),
-    lateVsEarly: of((r) => r.lateVsEarly),
-    peakRssMiB: of((r) => r.peakRssMiB),
-    cpuSeconds: of((r) => r.cpuSeconds),
-    objects: of((r) => r.objects),
-    averageObjectBytes: of((r) => r.averageObjectBytes),
-    objectsPerSecond: of((r) => r.objectsPerSecond),
-    ...(runs.length === 1 && first.profile ? { profile: first.profile } : {}),
-  };
+  const figures = medians(runs, [...RUN_FIGURES, 'objects', 'averageObjectBytes', 'objectsPerSecond']);
+  const profile = runs.length === 1 ? runs[0]?.profile : undefined;
+  return { ...figures, ...(profile ? { profile } : {}) };
 }
 
 /** Each figure's median over a loop's runs. */
 export function medianRawRate(runs: readonly RawPutRate[]): RawPutRate {
-  if (runs.length === 0) throw new Error('the loop never ran');
-  const of = (pick: (run: RawPutRate) => number) => median(runs.map(pick));
-  return {
-    objectBytes: of((r) => r.objectBytes),
-    objects: of((r) => r.objects),
-    objectsPerSecond: of((r) => r.objectsPerSecond),
-    mibPerSecond: of((r) => r.mibPerSecond),
-    cpuMsPerObject: of((r) => r.cpuMsPerObject),
-  };
+  return medians(runs, ['objectBytes', 'objects', 'objectsPerSecond', 'mibPerSecond', 'cpuMsPerObject']);
 }
 
 export function archiverTable(rows: ArchiverRow[]): string {

@@ -24,6 +24,9 @@ export interface Footprint {
   readonly cpuSeconds: number;
 }
 
+/** The figures every measured run has, its rates and its footprint: what rounds take medians of. */
+export const RUN_FIGURES = ['startupSeconds', 'totalSeconds', 'sustainedPerSecond', 'lateVsEarly', 'peakRssMiB', 'cpuSeconds'] as const;
+
 export function footprint(process: Measured): Footprint {
   const usage = process.usage();
   return { peakRssMiB: Math.round(usage.peakRssBytes / 2 ** 20), cpuSeconds: round(usage.cpuSeconds, 1) };

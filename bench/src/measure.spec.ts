@@ -2,6 +2,7 @@ import {
   crossing,
   machineBusyPercent,
   median,
+  medians,
   parseConsumerPerformance,
   parseCpuTicks,
   parseProducerPerformance,
@@ -81,6 +82,18 @@ describe('formatting', () => {
     expect(median([4, 1, 3, 2])).toBe(2);
     expect(median([7])).toBe(7);
     expect(median([])).toBeNaN();
+  });
+
+  it("takes each figure's median on its own, over the runs that have it", () => {
+    const runs: { rate: number; cpu: number; broker?: number; name: string }[] = [
+      { rate: 300, cpu: 4, broker: 2, name: 'a' },
+      { rate: 100, cpu: 9, name: 'b' },
+      { rate: 110, cpu: 5, broker: 9, name: 'c' },
+    ];
+    // Not the means (170, 6), and not one run's figures taken whole; the broker's over two runs.
+    expect(medians(runs, ['rate', 'cpu', 'broker'])).toEqual({ rate: 110, cpu: 5, broker: 2 });
+    expect(medians([{ rate: 1, broker: undefined }], ['rate', 'broker'])).toEqual({ rate: 1 });
+    expect(() => medians([], ['rate'] as never[])).toThrow('no runs');
   });
 
   it('writes a Markdown table with thousands separators', () => {

@@ -130,6 +130,30 @@ export function median(values: readonly number[]): number {
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
 }
 
+/**
+ * One record of several runs: each named figure's median over the runs, taken on its own (so the
+ * result need not be any one run's figures). A figure some runs lack is the median of those that
+ * have it, and left out when none has it. Throws for no runs.
+ */
+export function medians<T, K extends NumberKeys<T>>(runs: readonly T[], keys: readonly K[]): MediansOf<T, K> {
+  if (runs.length === 0) throw new Error('no runs to take medians of');
+  const result: Partial<Record<K, number>> = {};
+  for (const key of keys) {
+    const values = runs.map((run) => run[key]).filter((value): value is T[K] & number => typeof value === 'number');
+    if (values.length > 0) result[key] = median(values);
+  }
+  // Every key asked for holds a number or is absent, which is what MediansOf says key by key.
+  return result as unknown as MediansOf<T, K>;
+}
+
+/** The keys of `T` whose figures are numbers (or absent). */
+export type NumberKeys<T> = { [P in keyof T]-?: Exclude<T[P], undefined> extends number ? P : never }[keyof T];
+
+/** What `medians` gives: the figures every run has, and those only some may have, as optional. */
+export type MediansOf<T, K extends keyof T> = { [P in K as undefined extends T[P] ? never : P]: T[P] } & {
+  [P in K as undefined extends T[P] ? P : never]?: Exclude<T[P], undefined>;
+};
+
 /** `ours / theirs` as `0.42x`. */
 export function ratio(ours: number, theirs: number): string {
   return theirs > 0 ? `${round(ours / theirs, 2).toFixed(2)}x` : 'n/a';

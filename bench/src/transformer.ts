@@ -1,8 +1,18 @@
 // Transformer benchmark: one input topic pre-filled with real web logs, then each contender reads
 // all of it into an output topic of its own, one after another, on the same broker, in rounds.
 import path from 'node:path';
-import { BenchContext, checkUpperCased, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, watch } from './context';
-import { median, Rates, ratio, round, table } from './measure';
+import {
+  BenchContext,
+  checkUpperCased,
+  committedBy,
+  fillWithWebLogs,
+  Footprint,
+  freshTopics,
+  recordsIn,
+  RUN_FIGURES,
+  watch,
+} from './context';
+import { medians, Rates, ratio, round, table } from './measure';
 import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer, together } from './peers';
 import { newestProfile, ProfileWindow, profileLines, summarizeProfile } from './profile';
 
@@ -137,27 +147,18 @@ export async function benchTransformer(ctx: BenchContext, records: number, round
 export function medianRow(runs: readonly TransformerRow[]): TransformerRow {
   const first = runs[0];
   if (!first) throw new Error('a contender with no run');
-  const mid = (pick: (row: TransformerRow) => number | undefined): number | undefined => {
-    const values = runs.map(pick).filter((value): value is number => value !== undefined);
-    return values.length === 0 ? undefined : median(values);
-  };
-  const broker = mid((r) => r.brokerCpuSeconds);
-  const withBroker = mid((r) => r.recordsPerCpuSecondWithBroker);
-  const busy = mid((r) => r.machineBusyPercent);
+  const figures = medians(runs, [
+    ...RUN_FIGURES,
+    'recordsPerCpuSecond',
+    'brokerCpuSeconds',
+    'recordsPerCpuSecondWithBroker',
+    'machineBusyPercent',
+  ]);
   return {
     contender: first.contender,
     guarantee: first.guarantee,
     records: first.records,
-    startupSeconds: median(runs.map((r) => r.startupSeconds)),
-    totalSeconds: median(runs.map((r) => r.totalSeconds)),
-    sustainedPerSecond: median(runs.map((r) => r.sustainedPerSecond)),
-    lateVsEarly: median(runs.map((r) => r.lateVsEarly)),
-    peakRssMiB: median(runs.map((r) => r.peakRssMiB)),
-    cpuSeconds: median(runs.map((r) => r.cpuSeconds)),
-    recordsPerCpuSecond: median(runs.map((r) => r.recordsPerCpuSecond)),
-    ...(broker === undefined ? {} : { brokerCpuSeconds: broker }),
-    ...(withBroker === undefined ? {} : { recordsPerCpuSecondWithBroker: withBroker }),
-    ...(busy === undefined ? {} : { machineBusyPercent: busy }),
+    ...figures,
     ...(first.profile === undefined ? {} : { profile: first.profile }),
     rounds: runs.map((r) => r.sustainedPerSecond),
   };
