@@ -35,6 +35,12 @@ describe('medianRow', () => {
     expect(row).not.toHaveProperty('brokerCpuSeconds');
   });
 
+  it('keeps the profile of a single run only', () => {
+    const profile = [{ fromSeconds: 0, toSeconds: 10, gcPercent: 5, idlePercent: 20, top: [] }];
+    expect(medianRow([run('ours', 100, { profile })]).profile).toBe(profile);
+    expect(medianRow([run('ours', 100, { profile }), run('ours', 90)])).not.toHaveProperty('profile');
+  });
+
   it('refuses a contender that never ran', () => {
     expect(() => medianRow([])).toThrow('no run');
   });

@@ -143,7 +143,7 @@ export async function benchTransformer(ctx: BenchContext, records: number, round
   return { records, rounds, generatorPerSecond: fill, rows: all.map((c) => medianRow(runs.get(c) ?? [])), warmUps };
 }
 
-/** A contender's rounds as one row: each figure's median, and every round's sustained rate in the order they ran. */
+/** A contender's rounds as one row: each figure's median, and every round's sustained rate in the order they ran (the profile only when there was one run). */
 export function medianRow(runs: readonly TransformerRow[]): TransformerRow {
   const first = runs[0];
   if (!first) throw new Error('a contender with no run');
@@ -159,7 +159,8 @@ export function medianRow(runs: readonly TransformerRow[]): TransformerRow {
     guarantee: first.guarantee,
     records: first.records,
     ...figures,
-    ...(first.profile === undefined ? {} : { profile: first.profile }),
+    // A profile is one run's, and a profiled run is a single round.
+    ...(runs.length === 1 && first.profile !== undefined ? { profile: first.profile } : {}),
     rounds: runs.map((r) => r.sustainedPerSecond),
   };
 }
