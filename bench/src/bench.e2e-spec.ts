@@ -15,9 +15,19 @@ import type { TransformerResult } from './transformer';
  * the results file holds a figure for each. The real runs are `npm run bench`.
  */
 async function bench<T>(name: string, records: number, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  return (await benchWithOutput<T>(name, records, extra, env)).result;
+}
+
+/** The same, with what the command printed: the order its runs went in. */
+async function benchWithOutput<T>(
+  name: string,
+  records: number,
+  extra: readonly string[] = [],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ result: T; lines: string[] }> {
   const { code, output, out } = await runBench(name, records, extra, env);
   if (code !== 0) throw new Error(`bench ${name} exited with ${String(code)}:\n${output.slice(-4000)}`);
-  return (JSON.parse(readFileSync(out, 'utf8')) as { result: T }).result;
+  return { result: (JSON.parse(readFileSync(out, 'utf8')) as { result: T }).result, lines: output.split('\n') };
 }
 
 async function runBench(
@@ -55,8 +65,17 @@ describe('npm run bench', () => {
   it('transformer: every contender upper-cases the whole input in every round, with its memory and CPU time', async () => {
     // A broker of its own, as `npm run bench` launches one: the broker's CPU time is measured only then.
     const { KAFKA_BROKERS: _given, ...ownBroker } = process.env;
-    const result = await bench<TransformerResult>('transformer', 20000, ['--rounds', '2'], ownBroker);
+    const { result, lines } = await benchWithOutput<TransformerResult>('transformer', 20000, ['--rounds', '2'], ownBroker);
     expect(result.rounds).toBe(2);
+    // The second round ran the compared contenders in the reverse of the first's order (the
+    // warm-up runs, announced by the line before them, left out).
+    const compared = result.rows.filter((r) => r.guarantee !== 'auto-commit').map((r) => `${r.contender}, ${r.guarantee}`);
+    const ran = (from: string, to: string) =>
+      lines
+        .slice(lines.indexOf(from) + 1, lines.indexOf(to))
+        .filter((line, i, all) => compared.includes(line) && all[i - 1] !== 'warm-up, not measured:');
+    expect(ran('round 1 of 2', 'round 2 of 2')).toEqual(compared);
+    expect(ran('round 2 of 2', 'kafka-python loop, auto-commit')).toEqual([...compared].reverse());
     expect(result.rows.map((r) => `${r.contender} ${r.guarantee}`)).toEqual([
       'weblog transformer at-least-once',
       'Kafka Streams at-least-once',
@@ -121,7 +140,16 @@ describe('npm run bench', () => {
   });
 
   it('archiver: every record in S3 at flush size 10 and 10,000, and at 10 with S3 replies held back, beside the plain PutObject rate, in rounds', async () => {
-    const rows = await bench<ArchiverRow[]>('archiver', 5000, ['--rounds', '2']);
+    const { result: rows, lines } = await benchWithOutput<ArchiverRow[]>('archiver', 5000, ['--rounds', '2']);
+    // In each row's second round the best loop ran before the archiver.
+    const secondRounds = lines.flatMap((line, i) =>
+      line.trim() === 'round 2 of 2' ? [lines.slice(i + 1, i + 3).map((l) => l.trim())] : [],
+    );
+    expect(secondRounds).toHaveLength(3);
+    for (const [first, second] of secondRounds) {
+      expect(first).toMatch(/^plain PutObject loop at concurrency \d+, the sweep's fastest:/);
+      expect(second).toMatch(/^archiver: /);
+    }
     expect(rows.map((r) => [r.flushSize, r.s3ReplyDelayMs])).toEqual([
       [10, 0],
       [10000, 0],
