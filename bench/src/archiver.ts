@@ -229,9 +229,10 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
     ctx.say(`archiver, flush size ${flushSize.toLocaleString('en-US')}${distant ? `, each S3 reply ${s3ReplyDelayMs} ms later` : ''}`);
     const profileDir = ctx.profileDir === undefined ? undefined : path.join(ctx.profileDir, `archiver-${rows.length}`);
     try {
-      const archiverRuns = [await runArchiver(ctx, archive, setup, profileDir)];
+      const first = await runArchiver(ctx, archive, setup, profileDir);
+      const archiverRuns = [first];
       // The limit: the same bytes as a real object, stored by a plain loop over the same distance.
-      const body = await archive.read(archiverRuns[0]?.sample ?? '');
+      const body = await archive.read(first.sample);
       ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
       const raw = await rawPutRate(loopTarget, body, CONCURRENCY, RAW_SECONDS);
       const sweep: SweptRate[] = [];
