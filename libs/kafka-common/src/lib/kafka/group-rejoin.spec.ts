@@ -138,3 +138,126 @@ describe('kafkajs consumer group, a join the coordinator cannot take yet', () =>
     expect(joins).toBe(2);
   });
 });
+
+// When the group's coordinator moves (a broker restart or controlled shutdown, a leader moved back
+// to its preferred broker), the broker that takes the group over is named by FindCoordinator a
+// moment before it has loaded the group, and answers "not the coordinator" until then. A heartbeat
+// or commit that tried the new broker once and gave up made kafkajs rejoin the group (a rebalance
+// of every member) or failed the commit: seen in the three-node cluster e2e case, where the new
+// coordinator refused requests for 400 ms after the old one's controlled shutdown. The patch
+// follows the coordinator for up to a session timeout.
+
+interface StubCoordinator {
+  readonly calls: number;
+  heartbeat(): Promise<void>;
+  offsetCommit(): Promise<void>;
+  isConnected(): boolean;
+}
+
+/** A broker that answers "not the coordinator" to its first `refusals` requests, and then takes them. */
+function coordinatorAfter(refusals: number): StubCoordinator {
+  let calls = 0;
+  const answer = () => (++calls <= refusals ? Promise.reject(protocolError('NOT_COORDINATOR_FOR_GROUP', 16)) : Promise.resolve());
+  return {
+    get calls() {
+      return calls;
+    },
+    heartbeat: answer,
+    offsetCommit: answer,
+    isConnected: () => true,
+  };
+}
+
+/** The cluster names `next` as the coordinator from now on. */
+function clusterNaming(next: StubCoordinator) {
+  const seen = { lookups: 0 };
+  const committed = {};
+  return {
+    seen,
+    cluster: { findGroupCoordinator: () => (seen.lookups++, Promise.resolve(next)), committedOffsets: () => committed },
+  };
+}
+
+describe('kafkajs consumer group, a heartbeat while the coordinator moves', () => {
+  const SESSION_MS = 1500;
+
+  async function heartbeat(old: StubCoordinator, next: StubCoordinator) {
+    const { seen, cluster } = clusterNaming(next);
+    const beats: unknown[] = [];
+    const group = new ConsumerGroup({
+      retry: { retries: 0 },
+      cluster,
+      groupId: 'g',
+      topics: ['t'],
+      logger,
+      instrumentationEmitter: { emit: (event: string, payload: unknown) => event.endsWith('heartbeat') && beats.push(payload) },
+      assigners: [],
+      sessionTimeout: SESSION_MS,
+    }) as unknown as {
+      heartbeat(o: { interval: number }): Promise<void>;
+      memberId: string;
+      generationId: number;
+      coordinator: StubCoordinator;
+    };
+    Object.assign(group, { memberId: 'm', generationId: 1, coordinator: old });
+    const started = Date.now();
+    const outcome = await group.heartbeat({ interval: 0 }).then(
+      () => 'beat',
+      (error: Error & { type?: string }) => error.type ?? error.message,
+    );
+    return { outcome, beats: beats.length, lookups: seen.lookups, took: Date.now() - started, coordinator: group.coordinator };
+  }
+
+  it('beats at the new coordinator once it has loaded the group, without rejoining', async () => {
+    const next = coordinatorAfter(3);
+    const result = await heartbeat(coordinatorAfter(Infinity), next);
+    expect(result.outcome).toBe('beat');
+    expect(result.beats).toBe(1);
+    expect(next.calls).toBe(4);
+    expect(result.lookups).toBe(4);
+    expect(result.coordinator).toBe(next);
+  });
+
+  it('gives up when the session would have expired, so the group is rejoined', async () => {
+    const result = await heartbeat(coordinatorAfter(Infinity), coordinatorAfter(Infinity));
+    expect(result.outcome).toBe('NOT_COORDINATOR_FOR_GROUP');
+    expect(result.beats).toBe(0);
+    expect(result.lookups).toBeGreaterThan(2);
+    expect(result.took).toBeLessThanOrEqual(SESSION_MS + 100);
+  });
+
+  it('does not follow an answer that is not about the coordinator (a rebalance is rejoined at once)', async () => {
+    const old = { ...coordinatorAfter(0), heartbeat: () => Promise.reject(protocolError('REBALANCE_IN_PROGRESS', 27)) };
+    const result = await heartbeat(old, coordinatorAfter(0));
+    expect(result.outcome).toBe('REBALANCE_IN_PROGRESS');
+    expect(result.lookups).toBe(0);
+  });
+});
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const OffsetManager = require('kafkajs/src/consumer/offsetManager') as new (options: Record<string, unknown>) => {
+  commitOffsets(offsets: { topics: { topic: string; partitions: { partition: number; offset: string }[] }[] }): Promise<void>;
+};
+
+describe('kafkajs offset manager, a commit while the coordinator moves', () => {
+  it('is made at the new coordinator once it has loaded the group, where it failed before', async () => {
+    const next = coordinatorAfter(2);
+    const { seen, cluster } = clusterNaming(next);
+    const commits: unknown[] = [];
+    const offsets = new OffsetManager({
+      cluster,
+      coordinator: coordinatorAfter(Infinity),
+      sessionTimeout: 1500,
+      memberAssignment: { t: [0] },
+      topicConfigurations: {},
+      instrumentationEmitter: { emit: (_event: string, payload: unknown) => commits.push(payload) },
+      groupId: 'g',
+      generationId: 1,
+      memberId: 'm',
+    });
+    await offsets.commitOffsets({ topics: [{ topic: 't', partitions: [{ partition: 0, offset: '5' }] }] });
+    expect(commits).toHaveLength(1);
+    expect(next.calls).toBe(3);
+    expect(seen.lookups).toBe(3);
+  });
+});
