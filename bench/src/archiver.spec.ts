@@ -1,4 +1,4 @@
-import { ArchiverRow, ArchiverRun, archiverTable, fastest, medianArchiverRun, medianRawRate, RawPutRate } from './archiver';
+import { ArchiverRow, ArchiverRun, archiverTable, cpuMsPerObject, fastest, medianArchiverRun, medianRawRate, RawPutRate } from './archiver';
 
 function archiverRun(objectsPerSecond: number, extra: Partial<ArchiverRun> = {}): ArchiverRun {
   return {
@@ -16,8 +16,15 @@ function archiverRun(objectsPerSecond: number, extra: Partial<ArchiverRun> = {})
   };
 }
 
-function loopRun(objectsPerSecond: number, cpuMsPerObject = 0.4): RawPutRate {
-  return { objectBytes: 5000, objects: objectsPerSecond * 15, objectsPerSecond, mibPerSecond: 1, cpuMsPerObject };
+function loopRun(objectsPerSecond: number, cpuMs = 0.4, serverCpuMsPerObject?: number): RawPutRate {
+  return {
+    objectBytes: 5000,
+    objects: objectsPerSecond * 15,
+    objectsPerSecond,
+    mibPerSecond: 1,
+    cpuMsPerObject: cpuMs,
+    ...(serverCpuMsPerObject === undefined ? {} : { serverCpuMsPerObject }),
+  };
 }
 
 describe('medianArchiverRun', () => {
@@ -46,6 +53,21 @@ describe('medianRawRate', () => {
     expect(medianRawRate([loopRun(1500, 0.3), loopRun(1200, 0.5)])).toMatchObject({ objectsPerSecond: 1200, cpuMsPerObject: 0.3 });
     expect(() => medianRawRate([])).toThrow('no runs');
   });
+
+  it("takes the S3 server's CPU per object where runs have it, and leaves it out where none has", () => {
+    expect(medianRawRate([loopRun(1500, 0.3, 1.4), loopRun(1200, 0.5, 1.1), loopRun(1300, 0.4, 1.2)]).serverCpuMsPerObject).toBe(1.2);
+    expect(medianRawRate([loopRun(1500), loopRun(1200)])).not.toHaveProperty('serverCpuMsPerObject');
+  });
+});
+
+describe('cpuMsPerObject', () => {
+  it("is a process's CPU time between two readings, in ms an object, and nothing without both readings", () => {
+    expect(cpuMsPerObject(10, 22.5, 10000)).toBe(1.25);
+    expect(cpuMsPerObject(undefined, 22.5, 10000)).toBeUndefined();
+    expect(cpuMsPerObject(10, undefined, 10000)).toBeUndefined();
+    // No object stored: the time is not divided by zero.
+    expect(cpuMsPerObject(10, 10.5, 0)).toBe(500);
+  });
 });
 
 describe('fastest', () => {
@@ -61,24 +83,45 @@ describe('fastest', () => {
 });
 
 describe('archiverTable', () => {
-  it("shows each round's archiver and best-loop rates and says how the rounds ran", () => {
+  it("shows each round's archiver and loop rates, the S3 server's CPU beside each, and says how the rounds ran", () => {
     const row: ArchiverRow = {
-      ...medianArchiverRun([archiverRun(900), archiverRun(1000), archiverRun(700)]),
+      ...medianArchiverRun([
+        archiverRun(900, { serverCpuMsPerObject: 1.3 }),
+        archiverRun(1000, { serverCpuMsPerObject: 1.5 }),
+        archiverRun(700, { serverCpuMsPerObject: 1.4 }),
+      ]),
       flushSize: 10,
       s3ReplyDelayMs: 0,
       records: 200000,
       raw: loopRun(1200),
-      best: { ...medianRawRate([loopRun(1500), loopRun(1400), loopRun(1450)]), concurrency: 32 },
+      best: { ...medianRawRate([loopRun(1500, 0.4, 1.1), loopRun(1400, 0.4, 1.2), loopRun(1450, 0.4, 1.0)]), concurrency: 32 },
+      conditional: { ...medianRawRate([loopRun(1000, 0.5, 1.3), loopRun(1200, 0.5, 1.3), loopRun(1100, 0.5, 1.2)]), concurrency: 32 },
       sweep: [{ concurrency: 32, objectsPerSecond: 1500 }],
       rounds: [
-        { objectsPerSecond: 900, bestObjectsPerSecond: 1500 },
-        { objectsPerSecond: 1000, bestObjectsPerSecond: 1400 },
-        { objectsPerSecond: 700, bestObjectsPerSecond: 1450 },
+        { objectsPerSecond: 900, bestObjectsPerSecond: 1500, conditionalObjectsPerSecond: 1000 },
+        { objectsPerSecond: 1000, bestObjectsPerSecond: 1400, conditionalObjectsPerSecond: 1200 },
+        { objectsPerSecond: 700, bestObjectsPerSecond: 1450, conditionalObjectsPerSecond: 1100 },
       ],
     };
     const text = archiverTable([row]);
-    expect(text).toContain('| 900 | 900 (1500), 1000 (1400), 700 (1450) |');
-    expect(text).toContain('| 1450 (32) | 0.62x |');
+    expect(text).toContain('| 900 | 900 (1500 / 1000), 1000 (1400 / 1200), 700 (1450 / 1100) |');
+    expect(text).toContain('| 1450 (32) | 0.62x | 1100 (32) | 0.82x |');
+    expect(text).toContain('| 1.4 / 1.1 / 1.3 |');
     expect(text).toContain('the medians of 3 rounds');
+  });
+
+  it('says what was not measured: no conditional loop, no S3 server of its own', () => {
+    const row: ArchiverRow = {
+      ...medianArchiverRun([archiverRun(900)]),
+      flushSize: 10,
+      s3ReplyDelayMs: 0,
+      records: 200000,
+      raw: loopRun(1200),
+      best: { ...loopRun(1500), concurrency: 32 },
+      sweep: [{ concurrency: 32, objectsPerSecond: 1500 }],
+    };
+    const text = archiverTable([row]);
+    expect(text).toContain('| 1500 (32) | 0.60x | not measured | n/a |');
+    expect(text).toContain('| not measured / not measured / not measured |');
   });
 });

@@ -3,12 +3,14 @@
 // reply held back as an S3 endpoint some milliseconds away would. The limits beside it: how many
 // objects of the same size a plain @aws-sdk/client-s3 PutObject loop stores at the archiver's
 // default concurrency, and at the concurrency that suits the server best, the latter and the
-// archiver in alternating rounds.
+// archiver in alternating rounds; and the archiver's own writes (conditional, with its metadata,
+// through its store) in a loop at that concurrency, without Kafka. The S3 server's CPU time per
+// object, beside each, tells what a write costs the server from what the writer adds.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import path from 'node:path';
 import { uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
-import { ArchiveStore, createS3Client } from '@weblog/s3-archive';
+import { ArchiveStore, createS3Client, objectKey } from '@weblog/s3-archive';
 import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, RUN_FIGURES, watch } from './context';
 import { medians, Rates, ratio, round, table } from './measure';
 import { startTransformer } from './peers';
@@ -44,6 +46,8 @@ export interface ArchiverRow extends Rates, Footprint {
   readonly objects: number;
   readonly averageObjectBytes: number;
   readonly objectsPerSecond: number;
+  /** The S3 server's CPU time per object the archiver wrote, in ms, when the benchmark launched the server. */
+  readonly serverCpuMsPerObject?: number;
   /** With `--profile`: the archiver's CPU profile in spans of the run, and its busy time by where its stacks go. */
   readonly profile?: { readonly windows: readonly ProfileWindow[]; readonly stacks: Record<string, number> };
   /** A plain loop at the archiver's concurrency. */
@@ -57,10 +61,20 @@ export interface ArchiverRow extends Rates, Footprint {
   /** The short runs that chose `best`'s concurrency. */
   readonly sweep: readonly SweptRate[];
   /**
-   * Each round's objects/s, the archiver's and the best loop's, in the order the rounds ran; the
-   * row's figures (and `best`'s) are their medians.
+   * The archiver's own writes (`ArchiveStore.putIfAbsent`: If-None-Match, its metadata and keys)
+   * of the same bytes in a loop at `best`'s concurrency, right after the best loop in each round:
+   * the medians. What S3 costs the archiver's way of writing, without Kafka.
    */
-  readonly rounds?: readonly { readonly objectsPerSecond: number; readonly bestObjectsPerSecond: number }[];
+  readonly conditional?: RawPutRate & { readonly concurrency: number };
+  /**
+   * Each round's objects/s, the archiver's, the best loop's and the conditional loop's, in the
+   * order the rounds ran; the row's figures (and the loops') are their medians.
+   */
+  readonly rounds?: readonly {
+    readonly objectsPerSecond: number;
+    readonly bestObjectsPerSecond: number;
+    readonly conditionalObjectsPerSecond?: number;
+  }[];
 }
 
 export interface SweptRate {
@@ -83,6 +97,38 @@ export interface RawPutRate {
   readonly mibPerSecond: number;
   /** The loop's own CPU time per object stored (this process does nothing else meanwhile), in ms. */
   readonly cpuMsPerObject: number;
+  /** The S3 server's CPU time per object stored, in ms, when the benchmark launched the server. */
+  readonly serverCpuMsPerObject?: number;
+}
+
+/**
+ * How a loop writes: `plain`, a bare PutObject of the body under a key of its own; `archiver`, the
+ * archiver's store writing it as an archive object of 10 records (conditional, with the object's
+ * metadata, under the archiver's keys, its partition's generation looked up once).
+ */
+export type LoopWrites = 'plain' | 'archiver';
+
+export interface RawPutOptions {
+  readonly writes?: LoopWrites;
+  /** The S3 server's CPU seconds so far (BenchContext.s3CpuSeconds), for serverCpuMsPerObject. */
+  readonly serverCpuSeconds?: () => number | undefined;
+}
+
+/** Partitions the archiver-like loop spreads its objects over, as the benchmark's topics have. */
+const LOOP_PARTITIONS = 3;
+
+/** One write of the loop's `index`th object under `prefix`. */
+function loopWrite(archive: ArchiveStore, writes: LoopWrites, prefix: string, body: Buffer): (index: number) => Promise<unknown> {
+  if (writes === 'plain')
+    return (index) => archive.client.send(new PutObjectCommand({ Bucket: archive.bucket, Key: `${prefix}/${index}`, Body: body }));
+  const format = { layout: 'offset', topicsDir: prefix, naming: 'archiver', zeroPadWidth: 20, gzip: false } as const;
+  return async (index) => {
+    const partition = index % LOOP_PARTITIONS;
+    const firstOffset = BigInt(Math.floor(index / LOOP_PARTITIONS) * 10);
+    const range = { topic: 'output', partition, firstOffset, lastOffset: firstOffset + 9n, recordCount: 10 };
+    const put = await archive.putIfAbsent(objectKey(format, range, ''), [body], range, false);
+    if (!put.created) throw new Error(`the loop's object ${put.key} existed`);
+  };
 }
 
 function store(endpoint = process.env['S3_ENDPOINT']): ArchiveStore {
@@ -98,30 +144,41 @@ function store(endpoint = process.env['S3_ENDPOINT']): ArchiveStore {
 }
 
 /** Objects of `body` stored back to back by `concurrency` loops for `seconds`. */
-export async function rawPutRate(archive: ArchiveStore, body: Buffer, concurrency: number, seconds: number): Promise<RawPutRate> {
-  const prefix = uniqueName('bench-raw-put');
+export async function rawPutRate(
+  archive: ArchiveStore,
+  body: Buffer,
+  concurrency: number,
+  seconds: number,
+  options: RawPutOptions = {},
+): Promise<RawPutRate> {
+  const write = loopWrite(archive, options.writes ?? 'plain', uniqueName('bench-raw-put'), body);
+  const serverBefore = options.serverCpuSeconds?.();
   const cpuBefore = process.cpuUsage();
   const started = process.hrtime.bigint();
   const elapsed = () => Number(process.hrtime.bigint() - started) / 1e9;
   let stored = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (elapsed() < seconds) {
-        const key = `${prefix}/${stored}`;
-        stored++;
-        await archive.client.send(new PutObjectCommand({ Bucket: archive.bucket, Key: key, Body: body }));
-      }
+      while (elapsed() < seconds) await write(stored++);
     }),
   );
   const took = elapsed();
   const cpu = process.cpuUsage(cpuBefore);
+  const serverCpuMs = cpuMsPerObject(serverBefore, options.serverCpuSeconds?.(), stored);
   return {
     objectBytes: body.length,
     objects: stored,
     objectsPerSecond: round(stored / took, 1),
     mibPerSecond: round((stored * body.length) / took / 2 ** 20, 1),
     cpuMsPerObject: round((cpu.user + cpu.system) / 1000 / Math.max(stored, 1), 3),
+    ...(serverCpuMs === undefined ? {} : { serverCpuMsPerObject: serverCpuMs }),
   };
+}
+
+/** CPU milliseconds per object between two readings of a process's CPU seconds; undefined without both. */
+export function cpuMsPerObject(before: number | undefined, after: number | undefined, objects: number): number | undefined {
+  if (before === undefined || after === undefined) return undefined;
+  return round(((after - before) * 1000) / Math.max(objects, 1), 3);
 }
 
 /** Rounds of each row by default: the archiver and the best loop, alternating, each figure the median. */
@@ -134,6 +191,8 @@ export interface ArchiverRun extends Rates, Footprint {
   readonly objectsPerSecond: number;
   /** The key of one object it wrote, whose bytes the plain loops store. */
   readonly sample: string;
+  /** The S3 server's CPU time per object written, from the archiver's start to its stop, in ms. */
+  readonly serverCpuMsPerObject?: number;
   readonly profile?: ArchiverRow['profile'];
 }
 
@@ -149,6 +208,7 @@ interface ArchiverSetup {
 async function runArchiver(ctx: BenchContext, archive: ArchiveStore, setup: ArchiverSetup, profileDir?: string): Promise<ArchiverRun> {
   const { topics, flushSize, records, endpoint } = setup;
   const group = uniqueName('bench-archiver');
+  const serverBefore = ctx.s3CpuSeconds();
   const startedAt = process.hrtime.bigint();
   const archiver = await ServiceProcess.start('s3-archiver', {
     KAFKA_TOPIC_INPUT: topics.input,
@@ -170,6 +230,7 @@ async function runArchiver(ctx: BenchContext, archive: ArchiveStore, setup: Arch
   } finally {
     await archiver.stop();
   }
+  const serverAfter = ctx.s3CpuSeconds();
   let objects = 0;
   let bytes = 0;
   let sample = '';
@@ -190,7 +251,9 @@ async function runArchiver(ctx: BenchContext, archive: ArchiveStore, setup: Arch
     );
   }
   const objectsPerSecond = round(measured.rates.sustainedPerSecond / flushSize, 1);
-  ctx.say(`  archiver: ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s, ${objectsPerSecond} objects/s`);
+  const serverCpuMs = cpuMsPerObject(serverBefore, serverAfter, objects);
+  const server = serverCpuMs === undefined ? '' : `, the S3 server ${serverCpuMs} ms of CPU an object`;
+  ctx.say(`  archiver: ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s, ${objectsPerSecond} objects/s${server}`);
   return {
     ...measured.rates,
     ...measured.footprint,
@@ -198,14 +261,16 @@ async function runArchiver(ctx: BenchContext, archive: ArchiveStore, setup: Arch
     averageObjectBytes: Math.round(bytes / Math.max(objects, 1)),
     objectsPerSecond,
     sample,
+    ...(serverCpuMs === undefined ? {} : { serverCpuMsPerObject: serverCpuMs }),
     ...(profile ? { profile } : {}),
   };
 }
 
 /**
  * Each row: the archiver writes the whole output topic, a plain loop at our concurrency and the
- * sweep follow, then the best loop; in each further round the best loop and the archiver run again,
- * the loop first in every other round. The row's figures are the medians of the rounds.
+ * sweep follow, then the loops at the sweep's fastest concurrency (the best plain loop, then the
+ * archiver's writes in a loop); in each further round the loops and the archiver run again, the
+ * loops first in every other round. The row's figures are the medians of the rounds.
  */
 export async function benchArchiver(ctx: BenchContext, records: number, rounds = DEFAULT_ARCHIVER_ROUNDS): Promise<ArchiverRow[]> {
   const topics = await freshTopics(ctx, 'bench-archiver', ['input', 'output', 'dead-letter']);
@@ -234,7 +299,8 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
       // The limit: the same bytes as a real object, stored by a plain loop over the same distance.
       const body = await archive.read(first.sample);
       ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
-      const raw = await rawPutRate(loopTarget, body, CONCURRENCY, RAW_SECONDS);
+      const serverCpuSeconds = ctx.s3CpuSeconds;
+      const raw = await rawPutRate(loopTarget, body, CONCURRENCY, RAW_SECONDS, { serverCpuSeconds });
       const sweep: SweptRate[] = [];
       for (const concurrency of SWEEP) {
         const tried = await rawPutRate(loopTarget, body, concurrency, RAW_SWEEP_SECONDS);
@@ -244,17 +310,29 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
       // The sweep only picks the concurrency; the peer is a run of its own at it, as long as the
       // loop at ours: the highest of seven short runs on a shared machine is partly luck.
       const bestConcurrency = fastest(sweep);
-      const bestLoop = async (): Promise<RawPutRate> => {
-        const run = await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS);
-        ctx.say(`  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest: ${run.objectsPerSecond} objects/s`);
-        return run;
+      const bestRuns: RawPutRate[] = [];
+      const conditionalRuns: RawPutRate[] = [];
+      const loops = async (first: boolean): Promise<void> => {
+        const best =
+          first && bestConcurrency === CONCURRENCY
+            ? raw
+            : await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS, { serverCpuSeconds });
+        ctx.say(
+          `  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest: ${best.objectsPerSecond} objects/s${serverShare(best)}`,
+        );
+        bestRuns.push(best);
+        const conditional = await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS, { writes: 'archiver', serverCpuSeconds });
+        ctx.say(
+          `  the archiver's writes in a loop at concurrency ${bestConcurrency}: ${conditional.objectsPerSecond} objects/s${serverShare(conditional)}`,
+        );
+        conditionalRuns.push(conditional);
       };
-      const bestRuns = [bestConcurrency === CONCURRENCY ? raw : await bestLoop()];
+      await loops(true);
       for (let pass = 1; pass < rounds; pass++) {
         ctx.say(`  round ${pass + 1} of ${rounds}`);
-        if (pass % 2 === 1) bestRuns.push(await bestLoop());
+        if (pass % 2 === 1) await loops(false);
         archiverRuns.push(await runArchiver(ctx, archive, setup));
-        if (pass % 2 === 0) bestRuns.push(await bestLoop());
+        if (pass % 2 === 0) await loops(false);
       }
       rows.push({
         ...medianArchiverRun(archiverRuns),
@@ -263,10 +341,12 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
         records,
         raw,
         best: { ...medianRawRate(bestRuns), concurrency: bestConcurrency },
+        conditional: { ...medianRawRate(conditionalRuns), concurrency: bestConcurrency },
         sweep,
         rounds: archiverRuns.map((run, i) => ({
           objectsPerSecond: run.objectsPerSecond,
           bestObjectsPerSecond: bestRuns[i]?.objectsPerSecond ?? 0,
+          conditionalObjectsPerSecond: conditionalRuns[i]?.objectsPerSecond ?? 0,
         })),
       });
     } finally {
@@ -280,16 +360,20 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
   return rows;
 }
 
+function serverShare(run: RawPutRate): string {
+  return run.serverCpuMsPerObject === undefined ? '' : `, the S3 server ${run.serverCpuMsPerObject} ms of CPU an object`;
+}
+
 /** Each figure's median over the archiver's runs (the profile only when there was one run). */
 export function medianArchiverRun(runs: readonly ArchiverRun[]): Omit<ArchiverRun, 'sample'> {
-  const figures = medians(runs, [...RUN_FIGURES, 'objects', 'averageObjectBytes', 'objectsPerSecond']);
+  const figures = medians(runs, [...RUN_FIGURES, 'objects', 'averageObjectBytes', 'objectsPerSecond', 'serverCpuMsPerObject']);
   const profile = runs.length === 1 ? runs[0]?.profile : undefined;
   return { ...figures, ...(profile ? { profile } : {}) };
 }
 
 /** Each figure's median over a loop's runs. */
 export function medianRawRate(runs: readonly RawPutRate[]): RawPutRate {
-  return medians(runs, ['objectBytes', 'objects', 'objectsPerSecond', 'mibPerSecond', 'cpuMsPerObject']);
+  return medians(runs, ['objectBytes', 'objects', 'objectsPerSecond', 'mibPerSecond', 'cpuMsPerObject', 'serverCpuMsPerObject']);
 }
 
 export function archiverTable(rows: ArchiverRow[]): string {
@@ -302,16 +386,19 @@ export function archiverTable(rows: ArchiverRow[]): string {
       'object bytes',
       'sustained records/s',
       'objects/s',
-      'each round, objects/s (best loop)',
+      "each round, objects/s (best loop / the archiver's writes in a loop)",
       `plain PutObject objects/s (MiB/s), concurrency ${CONCURRENCY}`,
       'vs plain loop',
       'best plain PutObject objects/s (concurrency)',
       'vs best',
+      "the archiver's writes in a loop, objects/s (concurrency)",
+      'vs its writes',
       'start-up s',
       'total s',
       'peak RSS MiB',
       'CPU s',
       'CPU ms per object (best loop)',
+      "S3 server's CPU ms per object: archiver / best loop / its writes",
     ],
     rows.map((r) => [
       r.flushSize,
@@ -321,19 +408,26 @@ export function archiverTable(rows: ArchiverRow[]): string {
       r.averageObjectBytes,
       r.sustainedPerSecond,
       r.objectsPerSecond,
-      (r.rounds ?? []).map((each) => `${each.objectsPerSecond} (${each.bestObjectsPerSecond})`).join(', '),
+      (r.rounds ?? [])
+        .map((each) => `${each.objectsPerSecond} (${each.bestObjectsPerSecond} / ${each.conditionalObjectsPerSecond ?? 'n/a'})`)
+        .join(', '),
       `${r.raw.objectsPerSecond} (${r.raw.mibPerSecond})`,
       ratio(r.objectsPerSecond, r.raw.objectsPerSecond),
       `${r.best.objectsPerSecond} (${r.best.concurrency})`,
       ratio(r.objectsPerSecond, r.best.objectsPerSecond),
+      r.conditional ? `${r.conditional.objectsPerSecond} (${r.conditional.concurrency})` : 'not measured',
+      r.conditional ? ratio(r.objectsPerSecond, r.conditional.objectsPerSecond) : 'n/a',
       r.startupSeconds,
       r.totalSeconds,
       r.peakRssMiB,
       r.cpuSeconds,
       `${round((r.cpuSeconds * 1000) / Math.max(r.objects, 1), 2)} (${round(r.best.cpuMsPerObject, 2)})`,
+      [r.serverCpuMsPerObject, r.best.serverCpuMsPerObject, r.conditional?.serverCpuMsPerObject]
+        .map((ms) => (ms === undefined ? 'not measured' : round(ms, 2)))
+        .join(' / '),
     ]),
   );
   const rounds = rows[0]?.rounds?.length ?? 1;
   if (rounds < 2) return figures;
-  return `${figures}\n\nThe archiver's figures and the best loop's are the medians of ${rounds} rounds: the first runs the archiver, the loop at ${CONCURRENCY}, the sweep and the best loop; each further round the best loop and the archiver again, the loop first in every other round.`;
+  return `${figures}\n\nThe archiver's figures and the loops' at the best concurrency are the medians of ${rounds} rounds: the first runs the archiver, the loop at ${CONCURRENCY}, the sweep, the best loop and the archiver's writes in a loop; each further round the two loops and the archiver again, the loops first in every other round. The archiver's writes in a loop are its store's conditional PutObject (If-None-Match, the object's metadata, its keys) of the same bytes, without Kafka.`;
 }

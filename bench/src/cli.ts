@@ -77,6 +77,12 @@ function brokerCpuSeconds(infra: LocalInfra): number | undefined {
   return infra.cluster.nodes.reduce((sum, node) => sum + cpuSeconds(node.pid), 0);
 }
 
+/** CPU seconds the launched S3 server has used so far; undefined when the endpoint was given through the environment. */
+function s3CpuSeconds(infra: LocalInfra): number | undefined {
+  const pid = infra.launched.s3 ? infra.pids().s3 : undefined;
+  return pid === undefined ? undefined : cpuSeconds(pid);
+}
+
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -123,6 +129,7 @@ async function main(): Promise<number> {
     peers,
     say,
     brokerCpuSeconds: () => brokerCpuSeconds(infra),
+    s3CpuSeconds: () => s3CpuSeconds(infra),
     ...(profileDir ? { profileDir } : {}),
   };
   if (profileDir) say(`CPU profiles in ${profileDir}`);

@@ -14,6 +14,8 @@ export interface BenchContext {
   readonly say: (line: string) => void;
   /** CPU seconds the broker has used so far (every node of a launched cluster); undefined when the brokers were given. */
   readonly brokerCpuSeconds: () => number | undefined;
+  /** CPU seconds the S3 server has used so far; undefined when the S3 endpoint was given. */
+  readonly s3CpuSeconds: () => number | undefined;
   /** Set by `--profile`: where our single-process contenders write CPU profiles. */
   readonly profileDir?: string;
 }
