@@ -181,7 +181,7 @@ export function cpuMsPerObject(before: number | undefined, after: number | undef
   return round(((after - before) * 1000) / Math.max(objects, 1), 3);
 }
 
-/** Rounds of each row by default: the archiver and the best loop, alternating, each figure the median. */
+/** Rounds of each row by default: the archiver and the loops at the best concurrency, alternating, each figure the median. */
 export const DEFAULT_ARCHIVER_ROUNDS = 3;
 
 /** One run of the archiver over the whole output topic. */
