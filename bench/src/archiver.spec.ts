@@ -1,4 +1,16 @@
-import { ArchiverRow, ArchiverRun, archiverTable, cpuMsPerObject, fastest, medianArchiverRun, medianRawRate, RawPutRate } from './archiver';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ArchiveObjectRange, ArchiveStore } from '@weblog/s3-archive';
+import {
+  ArchiverRow,
+  ArchiverRun,
+  archiverTable,
+  cpuMsPerObject,
+  fastest,
+  loopWrite,
+  medianArchiverRun,
+  medianRawRate,
+  RawPutRate,
+} from './archiver';
 
 function archiverRun(objectsPerSecond: number, extra: Partial<ArchiverRun> = {}): ArchiverRun {
   return {
@@ -123,5 +135,55 @@ describe('archiverTable', () => {
     const text = archiverTable([row]);
     expect(text).toContain('| 1500 (32) | 0.60x | not measured | n/a |');
     expect(text).toContain('| not measured / not measured / not measured |');
+  });
+});
+
+describe('loopWrite', () => {
+  const body = Buffer.from('{"a":1}\n');
+
+  /** A store that records what it is asked to write; `existing` keys answer as taken. */
+  function recordingStore(existing: readonly string[] = []) {
+    const puts: { key: string; lines: readonly Buffer[]; range: ArchiveObjectRange; compress: boolean }[] = [];
+    const sent: unknown[] = [];
+    const store = {
+      bucket: 'bucket',
+      client: { send: (command: unknown) => Promise.resolve(sent.push(command)) },
+      putIfAbsent: (key: string, lines: readonly Buffer[], range: ArchiveObjectRange, compress: boolean) => {
+        puts.push({ key, lines, range, compress });
+        return Promise.resolve(
+          existing.includes(key) ? { created: false, key, generation: 0, existing: range } : { created: true, key, generation: 0 },
+        );
+      },
+    };
+    return { store: store as unknown as ArchiveStore, puts, sent };
+  }
+
+  it("writes as the archiver does: its store's conditional write, archive keys and ranges of 10 offsets, partitions in turn", async () => {
+    const { store, puts, sent } = recordingStore();
+    const write = loopWrite(store, 'archiver', 'run-1', body);
+    for (let i = 0; i < 4; i++) await write(i);
+    expect(sent).toHaveLength(0);
+    expect(puts.map((p) => p.key)).toEqual([
+      'run-1/output/partition=0/output+0+00000000000000000000.jsonl',
+      'run-1/output/partition=1/output+1+00000000000000000000.jsonl',
+      'run-1/output/partition=2/output+2+00000000000000000000.jsonl',
+      'run-1/output/partition=0/output+0+00000000000000000010.jsonl',
+    ]);
+    expect(puts[3]?.range).toEqual({ topic: 'output', partition: 0, firstOffset: 10n, lastOffset: 19n, recordCount: 10 });
+    expect(puts.every((p) => p.lines.length === 1 && p.lines[0] === body && !p.compress)).toBe(true);
+  });
+
+  it('fails a write whose key was already taken, rather than counting it', async () => {
+    const { store } = recordingStore(['run-1/output/partition=0/output+0+00000000000000000000.jsonl']);
+    await expect(loopWrite(store, 'archiver', 'run-1', body)(0)).rejects.toThrow('existed');
+  });
+
+  it('writes a bare PutObject of the body under a key of its own in the plain loop', async () => {
+    const { store, puts, sent } = recordingStore();
+    await loopWrite(store, 'plain', 'run-2', body)(7);
+    expect(puts).toHaveLength(0);
+    const [command] = sent as PutObjectCommand[];
+    expect(command).toBeInstanceOf(PutObjectCommand);
+    expect(command?.input).toEqual({ Bucket: 'bucket', Key: 'run-2/7', Body: body });
   });
 });

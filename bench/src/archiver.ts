@@ -118,7 +118,7 @@ export interface RawPutOptions {
 const LOOP_PARTITIONS = 3;
 
 /** One write of the loop's `index`th object under `prefix`. */
-function loopWrite(archive: ArchiveStore, writes: LoopWrites, prefix: string, body: Buffer): (index: number) => Promise<unknown> {
+export function loopWrite(archive: ArchiveStore, writes: LoopWrites, prefix: string, body: Buffer): (index: number) => Promise<unknown> {
   if (writes === 'plain')
     return (index) => archive.client.send(new PutObjectCommand({ Bucket: archive.bucket, Key: `${prefix}/${index}`, Body: body }));
   const format = { layout: 'offset', topicsDir: prefix, naming: 'archiver', zeroPadWidth: 20, gzip: false } as const;
