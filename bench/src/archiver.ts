@@ -252,8 +252,9 @@ async function runArchiver(ctx: BenchContext, archive: ArchiveStore, setup: Arch
   }
   const objectsPerSecond = round(measured.rates.sustainedPerSecond / flushSize, 1);
   const serverCpuMs = cpuMsPerObject(serverBefore, serverAfter, objects);
-  const server = serverCpuMs === undefined ? '' : `, the S3 server ${serverCpuMs} ms of CPU an object`;
-  ctx.say(`  archiver: ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s, ${objectsPerSecond} objects/s${server}`);
+  ctx.say(
+    `  archiver: ${measured.rates.sustainedPerSecond.toLocaleString('en-US')} records/s, ${objectsPerSecond} objects/s${serverShare(serverCpuMs)}`,
+  );
   return {
     ...measured.rates,
     ...measured.footprint,
@@ -318,12 +319,12 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
             ? raw
             : await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS, { serverCpuSeconds });
         ctx.say(
-          `  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest: ${best.objectsPerSecond} objects/s${serverShare(best)}`,
+          `  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest: ${best.objectsPerSecond} objects/s${serverShare(best.serverCpuMsPerObject)}`,
         );
         bestRuns.push(best);
         const conditional = await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS, { writes: 'archiver', serverCpuSeconds });
         ctx.say(
-          `  the archiver's writes in a loop at concurrency ${bestConcurrency}: ${conditional.objectsPerSecond} objects/s${serverShare(conditional)}`,
+          `  the archiver's writes in a loop at concurrency ${bestConcurrency}: ${conditional.objectsPerSecond} objects/s${serverShare(conditional.serverCpuMsPerObject)}`,
         );
         conditionalRuns.push(conditional);
       };
@@ -360,8 +361,9 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
   return rows;
 }
 
-function serverShare(run: RawPutRate): string {
-  return run.serverCpuMsPerObject === undefined ? '' : `, the S3 server ${run.serverCpuMsPerObject} ms of CPU an object`;
+/** The S3 server's CPU per object as a progress line ends, when it was measured. */
+function serverShare(serverCpuMs: number | undefined): string {
+  return serverCpuMs === undefined ? '' : `, the S3 server ${serverCpuMs} ms of CPU an object`;
 }
 
 /** Each figure's median over the archiver's runs (the profile only when there was one run). */
