@@ -162,7 +162,21 @@ describe('a three-node KRaft cluster (real brokers)', () => {
       await leader.start();
       expect(leader.running).toBe(true);
       await eventually(async () => ((await cluster().underReplicated([topic])).length === 0 ? true : undefined), 120000, 250);
-      expect((await cluster().partitions([topic])).every((p) => p.isr.includes(leader.id))).toBe(true);
+      // Each node's metadata, not whichever one a client asks: they catch up with the controller apart.
+      for (const node of cluster().nodes) {
+        const view = new Kafka({ clientId: 'cluster-spec', brokers: [node.address], logLevel: logLevel.NOTHING }).admin();
+        await view.connect();
+        try {
+          const [described] = (await view.fetchTopicMetadata({ topics: [topic] })).topics;
+          expect(described?.partitions.map((p) => [p.partitionId, p.isr.includes(leader.id)]).sort()).toEqual([
+            [0, true],
+            [1, true],
+            [2, true],
+          ]);
+        } finally {
+          await view.disconnect();
+        }
+      }
     } finally {
       await producer?.disconnect().catch(() => undefined);
       await admin.disconnect();

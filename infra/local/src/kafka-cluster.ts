@@ -43,8 +43,27 @@ export interface KafkaCluster {
   leaderOf(topic: string, partition: number): Promise<KafkaNode>;
   /** The node that coordinates this consumer group now (a FindCoordinator request). */
   coordinatorOf(groupId: string): Promise<KafkaNode>;
-  /** Partitions with a replica out of the ISR; empty when every replica is in sync. */
+  /**
+   * Partitions with a replica out of the ISR in the view of any live node; empty only when every
+   * live node's metadata has every replica in sync (each broker's metadata cache lags the
+   * controller by its own margin, so one node's answer is not the cluster's).
+   */
   underReplicated(topics?: readonly string[]): Promise<PartitionState[]>;
+}
+
+/**
+ * The partitions that any of these views (one per node) has with a replica out of the ISR, each
+ * once, as the first view that has it so; views need not agree on which partitions exist.
+ */
+export function underReplicatedIn(views: readonly (readonly PartitionState[])[]): PartitionState[] {
+  const found = new Map<string, PartitionState>();
+  for (const view of views) {
+    for (const p of view) {
+      const key = `${p.topic}-${p.partition}`;
+      if (!found.has(key) && p.replicas.some((replica) => !p.isr.includes(replica))) found.set(key, p);
+    }
+  }
+  return [...found.values()];
 }
 
 /** Probes are short and not retried by kafkajs: a paused node must cost one timeout, not a minute. */
@@ -124,7 +143,12 @@ export class LaunchedKafka implements KafkaCluster {
   }
 
   async partitions(topics?: readonly string[]): Promise<PartitionState[]> {
-    const admin = probeClient(this.live()).admin();
+    return this.partitionsFrom(this.live(), topics);
+  }
+
+  /** The metadata as one of these brokers (kafkajs picks which) has it. */
+  private async partitionsFrom(brokers: string[], topics?: readonly string[]): Promise<PartitionState[]> {
+    const admin = probeClient(brokers).admin();
     try {
       await admin.connect();
       const names = topics ? [...topics] : await admin.listTopics();
@@ -165,7 +189,7 @@ export class LaunchedKafka implements KafkaCluster {
   }
 
   async underReplicated(topics?: readonly string[]): Promise<PartitionState[]> {
-    return (await this.partitions(topics)).filter((p) => p.replicas.some((replica) => !p.isr.includes(replica)));
+    return underReplicatedIn(await Promise.all(this.live().map((address) => this.partitionsFrom([address], topics))));
   }
 
   /** The node that leads the most partitions of non-internal topics: the one whose crash hurts most. */
