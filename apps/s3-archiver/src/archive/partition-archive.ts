@@ -7,6 +7,7 @@ import { PartitionBuffer, PlannedObject } from './partition-buffer';
 import { RecordFiling } from './record-filing';
 import { SerialQueue } from './serial-queue';
 import { UploadSlots } from './upload-slots';
+import { WriteEnds } from './write-ends';
 
 /**
  * Backoff of failed uploads. The cap bounds how long after an S3 outage the archiver notices that
@@ -69,6 +70,8 @@ export class PartitionArchive {
   private retryAt = 0;
   /** The windows being written, each by one task that settles without rejecting. */
   private readonly writing = new Map<bigint, Promise<void>>();
+  /** What a batch over its limit, or over memory, waits for: the next of those tasks to end. */
+  private readonly writeEnds = new WriteEnds();
   /** The first error of a write since the last foreground write; no window starts while it is set. */
   private failure: { readonly error: unknown } | undefined;
   private reporting?: Promise<void>;
@@ -105,7 +108,7 @@ export class PartitionArchive {
     this.report = ctx.durability();
     return this.queue.run(async () => {
       if (this.closed) throw new BatchDeclined(`${this.topic}/${this.partition} is closing`);
-      while (this.writing.size > 0 && this.buffer.windowCount > 2 * this.settings.slots.size) await Promise.race(this.writing.values());
+      while (this.writing.size > 0 && this.buffer.windowCount > 2 * this.settings.slots.size) await this.writeEnds.wait();
       // Objects whose upload failed go first, in the foreground; while S3 fails this throws, and
       // the transport keeps the partition paused with backoff instead of buffering more.
       if (this.failure) await this.writeAll(undefined);
@@ -242,7 +245,7 @@ export class PartitionArchive {
    * them first; only what is still too much is written at once, open tails included.
    */
   private async relieveMemory(): Promise<void> {
-    while (this.writing.size > 0 && this.settings.overMemory()) await Promise.race(this.writing.values());
+    while (this.writing.size > 0 && this.settings.overMemory()) await this.writeEnds.wait();
     if (this.settings.overMemory()) await this.writeAll('memory');
   }
 
@@ -266,6 +269,7 @@ export class PartitionArchive {
       const write = this.flushWindow(index, tail).then(
         () => {
           this.writing.delete(index);
+          this.writeEnds.ended();
           this.reportSoon();
           // Side by side, each batch starts its own windows; only a write that ends one at a time
           // (or the one that made the windows go side by side, or a final flush) starts the next.
@@ -273,6 +277,7 @@ export class PartitionArchive {
         },
         (error: unknown) => {
           this.writing.delete(index);
+          this.writeEnds.ended();
           this.failure ??= { error };
         },
       );
