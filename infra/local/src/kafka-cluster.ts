@@ -37,7 +37,7 @@ export interface PartitionState {
 export interface KafkaCluster {
   readonly nodes: readonly KafkaNode[];
   node(id: number): KafkaNode;
-  /** Every partition of these topics (all topics, internal ones included, when omitted) as the cluster's metadata has it now. */
+  /** Every partition of these topics (all topics, internal ones included, when omitted) as one live node's metadata has it now. */
   partitions(topics?: readonly string[]): Promise<PartitionState[]>;
   /** The node that leads this partition now. */
   leaderOf(topic: string, partition: number): Promise<KafkaNode>;
