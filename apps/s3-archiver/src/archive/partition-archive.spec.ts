@@ -1,4 +1,3 @@
-import { KafkaMessage } from 'kafkajs';
 import { KafkaBatch, KafkaBatchContext, MetricsService } from '@weblog/kafka-common';
 import { aTransformedWebLog } from '@weblog/kafka-common/testing';
 import { ArchiveStore, PutOutcome } from '@weblog/s3-archive';
@@ -41,7 +40,7 @@ function batchOf(from: number, count: number): [KafkaBatch, KafkaBatchContext] {
   const value = Buffer.from(JSON.stringify(aTransformedWebLog()));
   const messages = Array.from(
     { length: count },
-    (_, i) => ({ key: null, value, timestamp: String(Date.now()), attributes: 0, offset: String(from + i), headers: {} }) as KafkaMessage,
+    (_, i) => ({ key: null, value, timestamp: String(Date.now()), attributes: 0, offset: String(from + i), headers: {} }),
   );
   const last = String(from + count - 1);
   const batch: KafkaBatch = { topic: 'output', partition: 0, messages, firstOffset: String(from), lastOffset: last, highWatermark: last };
