@@ -12,7 +12,7 @@ import { uniqueName } from '@weblog/kafka-common/testing';
 import { ServiceProcess } from '@weblog/local-infra';
 import { ArchiveStore, createS3Client, objectKey } from '@weblog/s3-archive';
 import { BenchContext, committedBy, fillWithWebLogs, Footprint, freshTopics, recordsIn, RUN_FIGURES, watch } from './context';
-import { medians, Rates, ratio, round, table } from './measure';
+import { medians, Rates, ratio, round, roundRatios, table } from './measure';
 import { startTransformer } from './peers';
 import { newestProfile, ProfileWindow, profileLines, stackShares, summarizeProfile } from './profile';
 import { distantS3 } from './s3-distance';
@@ -393,6 +393,7 @@ export function archiverTable(rows: ArchiverRow[]): string {
       'vs plain loop',
       'best plain PutObject objects/s (concurrency)',
       'vs best',
+      'vs best, each round',
       "the archiver's writes in a loop, objects/s (concurrency)",
       'vs its writes',
       'start-up s',
@@ -417,6 +418,10 @@ export function archiverTable(rows: ArchiverRow[]): string {
       ratio(r.objectsPerSecond, r.raw.objectsPerSecond),
       `${r.best.objectsPerSecond} (${r.best.concurrency})`,
       ratio(r.objectsPerSecond, r.best.objectsPerSecond),
+      roundRatios(
+        r.rounds?.map((each) => each.objectsPerSecond),
+        r.rounds?.map((each) => each.bestObjectsPerSecond),
+      ) || 'n/a',
       r.conditional ? `${r.conditional.objectsPerSecond} (${r.conditional.concurrency})` : 'not measured',
       r.conditional ? ratio(r.objectsPerSecond, r.conditional.objectsPerSecond) : 'n/a',
       r.startupSeconds,

@@ -6,10 +6,9 @@
 import path from 'node:path';
 import { BenchContext, fillWithWebLogs, freshTopics } from './context';
 import { median, ratio, table } from './measure';
-import { Contender, contenders, runContender, WarmUp, warmUp, warmUpNote } from './transformer';
+import { Contender, contenders, OURS, runContender, WarmUp, warmUp, warmUpNote } from './transformer';
 
 const GUARANTEES = ['at-least-once', 'exactly-once'] as const;
-const SINGLE_PROCESS = 'weblog transformer';
 const THIS_CHECKOUT = 'this checkout';
 
 export interface ComparedBuild {
@@ -31,7 +30,7 @@ export interface ComparisonResult {
 }
 
 function singleProcess(list: readonly Contender[], guarantee: string, build: string): Contender {
-  const found = list.find((c) => c.name === SINGLE_PROCESS && c.guarantee === guarantee);
+  const found = list.find((c) => c.name === OURS && c.guarantee === guarantee);
   if (!found) throw new Error(`${build} has no single-process transformer contender for ${guarantee}`);
   return found;
 }

@@ -8,6 +8,7 @@ import {
   parseProducerPerformance,
   ratio,
   rates,
+  roundRatios,
   table,
 } from './measure';
 
@@ -75,6 +76,14 @@ describe('formatting', () => {
   it('gives ratios to two places and n/a without a peer', () => {
     expect(ratio(150, 100)).toBe('1.50x');
     expect(ratio(1, 0)).toBe('n/a');
+  });
+
+  it("pairs two contenders' rounds in the order they ran, and only rounds they both ran", () => {
+    expect(roundRatios([69, 100, 73], [100, 100, 100])).toBe('0.69x, 1.00x, 0.73x');
+    expect(roundRatios([1, 2], [1, 2, 3])).toBe('');
+    expect(roundRatios([5], [5])).toBe('');
+    expect(roundRatios(undefined, [1, 2])).toBe('');
+    expect(roundRatios([1, 2], [1, 0])).toBe('1.00x, n/a');
   });
 
   it('takes the median of rounds in any order, the lower middle one of an even count', () => {

@@ -159,6 +159,17 @@ export function ratio(ours: number, theirs: number): string {
   return theirs > 0 ? `${round(ours / theirs, 2).toFixed(2)}x` : 'n/a';
 }
 
+/**
+ * Each round's `ratio` of two contenders that ran in the same rounds, in the order the rounds ran
+ * (`0.71x, 1.00x, 0.73x`); '' when they did not run the same rounds. The ratio of two medians can
+ * hide that most rounds went the other way: in one run of the transformer benchmark the medians of
+ * our transformer and the kafkajs loop gave 0.91x where the rounds gave 0.69x, 1.00x and 0.73x.
+ */
+export function roundRatios(ours: readonly number[] | undefined, theirs: readonly number[] | undefined): string {
+  if (!ours || !theirs || ours.length < 2 || ours.length !== theirs.length) return '';
+  return ours.map((value, i) => ratio(value, theirs[i] ?? 0)).join(', ');
+}
+
 /** A Markdown table from a header and rows. */
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
   const cell = (v: string | number) => (typeof v === 'number' ? v.toLocaleString('en-US') : v);

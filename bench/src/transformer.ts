@@ -12,7 +12,7 @@ import {
   RUN_FIGURES,
   watch,
 } from './context';
-import { medians, Rates, ratio, round, table } from './measure';
+import { medians, Rates, ratio, round, roundRatios, table } from './measure';
 import { Guarantee, Measured, startKafkajsLoop, startPython, startStreams, startTransformer, together } from './peers';
 import { newestProfile, ProfileWindow, profileLines, summarizeProfile } from './profile';
 
@@ -71,12 +71,18 @@ export interface Contender {
 /** Instances of our transformer (processes in one group) and stream threads of Kafka Streams when both cores are used. */
 export const PARALLELISM = 2;
 
+/** Our transformer's row, one process. */
+export const OURS = 'weblog transformer';
+
+/** The bare kafkajs loop's row: the peer our single process is held to at least once. */
+export const KAFKAJS_LOOP = 'kafkajs loop (no JSON)';
+
 export function contenders(ctx: BenchContext, extraEnv: Record<string, string> = {}): Contender[] {
   const ours = (guarantee: Guarantee, instances = 1): Contender => {
     const profileDir = instances === 1 && ctx.profileDir !== undefined ? path.join(ctx.profileDir, guarantee) : undefined;
     const extra = profileDir === undefined ? extraEnv : { ...extraEnv, NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` };
     return {
-      name: instances === 1 ? 'weblog transformer' : `weblog transformer, ${instances} processes`,
+      name: instances === 1 ? OURS : `${OURS}, ${instances} processes`,
       guarantee,
       ...(profileDir === undefined ? {} : { profileDir }),
       start: async (topics, groupId) =>
@@ -101,7 +107,7 @@ export function contenders(ctx: BenchContext, extraEnv: Record<string, string> =
     ours('exactly-once', PARALLELISM),
     streams('exactly-once', PARALLELISM),
     {
-      name: 'kafkajs loop (no JSON)',
+      name: KAFKAJS_LOOP,
       guarantee: 'at-least-once',
       start: (topics, groupId) => Promise.resolve(startKafkajsLoop({ brokers: ctx.brokers, ...topics, groupId })),
     },
@@ -247,6 +253,7 @@ export function transformerTable(result: TransformerResult): string {
       'sustained records/s',
       'each round',
       'vs Kafka Streams',
+      'vs Kafka Streams, each round',
       'records per CPU-second',
       'vs Kafka Streams',
       'broker CPU s',
@@ -265,6 +272,7 @@ export function transformerTable(result: TransformerResult): string {
       r.sustainedPerSecond,
       (r.rounds ?? [r.sustainedPerSecond]).map((perSecond) => perSecond.toLocaleString('en-US')).join(', '),
       ratio(r.sustainedPerSecond, peerOf(r)?.sustainedPerSecond ?? 0),
+      roundRatios(r.rounds, peerOf(r)?.rounds) || 'n/a',
       r.recordsPerCpuSecond,
       ratio(r.recordsPerCpuSecond, peerOf(r)?.recordsPerCpuSecond ?? 0),
       r.brokerCpuSeconds ?? 'not measured',
@@ -279,7 +287,16 @@ export function transformerTable(result: TransformerResult): string {
       r.peakRssMiB,
     ]),
   );
-  return `${figures}${roundsNote(result.rounds)}${warmUpNote(result.warmUps)}`;
+  return `${figures}${loopNote(result)}${roundsNote(result.rounds)}${warmUpNote(result.warmUps)}`;
+}
+
+/** Our single process against the bare kafkajs loop, at least once: by the medians and round by round. */
+function loopNote(result: TransformerResult): string {
+  const ours = result.rows.find((r) => r.contender === OURS && r.guarantee === 'at-least-once');
+  const loop = result.rows.find((r) => r.contender === KAFKAJS_LOOP);
+  if (!ours || !loop) return '';
+  const each = roundRatios(ours.rounds, loop.rounds);
+  return `\n\nOur transformer (one process, at least once) against the kafkajs loop: ${ratio(ours.sustainedPerSecond, loop.sustainedPerSecond)} by the medians${each ? `, ${each} round by round` : ''}.`;
 }
 
 /** How the rows were measured, under the table. */
