@@ -7,7 +7,8 @@ import type { CeilingResult } from './ceiling';
 import type { ComparisonResult } from './compare';
 import type { LatencyRow } from './latency';
 import type { ShipperResult } from './shipper';
-import type { TransformerResult } from './transformer';
+import { FLOORS } from './floors';
+import { KAFKAJS_LOOP, OURS, type TransformerResult } from './transformer';
 
 /**
  * Every benchmark, small, through the same command users run: the peers are prepared (Maven
@@ -112,6 +113,26 @@ describe('npm run bench', () => {
       expect(row.machineBusyPercent).toBeGreaterThan(0);
       expect(row.machineBusyPercent).toBeLessThanOrEqual(100);
     }
+  });
+
+  it('transformer --floors: our transformer, its copies with a lesser transform thread and the kafkajs loop, alternating', async () => {
+    const { result, lines } = await benchWithOutput<TransformerResult>('transformer', 5000, ['--floors', '--rounds', '2']);
+    const names = [OURS, FLOORS.json, FLOORS['one-string'], KAFKAJS_LOOP];
+    expect(result.rows.map((r) => `${r.contender} ${r.guarantee}`)).toEqual(names.map((n) => `${n} at-least-once`));
+    // Each copy's output was checked to be its floor's (no timestamp_utc), so the preload took in
+    // its transform thread; the second round ran in the reverse order.
+    const ran = lines.filter(
+      (line, i, all) => names.some((n) => line === `${n}, at-least-once`) && all[i - 1] !== 'warm-up, not measured:',
+    );
+    expect(ran).toEqual([...names, ...[...names].reverse()].map((n) => `${n}, at-least-once`));
+    for (const row of result.rows) {
+      expect(row.rounds).toHaveLength(2);
+      for (const perSecond of row.rounds ?? []) expect(perSecond).toBeGreaterThan(0);
+      expect(row.cpuSeconds).toBeGreaterThan(0);
+    }
+    const misplaced = await runBench('archiver', 5, ['--floors']);
+    expect(misplaced.code).not.toBe(0);
+    expect(misplaced.output).toContain('--floors is for the transformer benchmark');
   });
 
   it('transformer --against: our transformer from this checkout and from another, alternating in both guarantees', async () => {

@@ -13,6 +13,7 @@ import { BenchContext } from './context';
 import { benchLatency, latencyTable } from './latency';
 import { preparePeers } from './peers';
 import { benchShipper, shipperTable } from './shipper';
+import { floorContenders, floorsTable } from './floors';
 import { benchTransformer, transformerTable } from './transformer';
 
 interface Benchmark {
@@ -29,8 +30,15 @@ const BENCHMARKS: Record<string, Benchmark> = {
   shipper: { defaultRecords: 1_000_000, run: benchShipper, table: shipperTable },
 };
 
+/** `transformer --floors`: our transformer beside copies of itself doing less, and the bare loop. */
+const TRANSFORMER_FLOORS: Benchmark = {
+  defaultRecords: 1_000_000,
+  run: (ctx, records, rounds) => benchTransformer(ctx, records, rounds, floorContenders(ctx)),
+  table: floorsTable,
+};
+
 const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE] [--profile]
-             [--against DIR] [--rounds N]
+             [--against DIR] [--floors] [--rounds N]
   --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
              for latency, seconds at each rate (default 70); for shipper, lines of the log (1,000,000)
   --out      results file (default bench/results/<benchmark>.json, or <benchmark>-<N>.json for a
@@ -43,6 +51,9 @@ const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all 
   --against DIR  transformer: our one-process transformer from this checkout against the one from
              DIR (another checkout, built: npm install and npx nx run-many -t build there),
              alternating, in both guarantees; in transformer-against.json, BENCHMARKS.md untouched
+  --floors   transformer: our one-process transformer at least once beside copies of itself whose
+             transform thread does only JSON, or only what the bare kafkajs loop does, and beside
+             that loop; in transformer-floors.json and its section of BENCHMARKS.md
   --rounds N transformer: rounds of every compared contender, alternating, each figure the median
              (default 3; 1 with --profile); archiver: rounds of the archiver and the best loop
              (default 3; 1 with --profile); with --against: rounds of each build and guarantee
@@ -91,6 +102,7 @@ async function main(): Promise<number> {
       out: { type: 'string' },
       profile: { type: 'boolean', default: false },
       against: { type: 'string' },
+      floors: { type: 'boolean', default: false },
       rounds: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -108,6 +120,9 @@ async function main(): Promise<number> {
     throw new Error('--profile is for the transformer and archiver benchmarks');
   if (values.against !== undefined && wanted !== 'transformer') throw new Error('--against is for the transformer benchmark');
   if (values.against !== undefined && values.profile) throw new Error('--against and --profile do not go together');
+  if (values.floors && wanted !== 'transformer') throw new Error('--floors is for the transformer benchmark');
+  if (values.floors && (values.profile || values.against !== undefined))
+    throw new Error('--floors goes with neither --profile nor --against');
   if (values.rounds !== undefined && wanted !== 'transformer' && wanted !== 'archiver')
     throw new Error('--rounds is for the transformer and archiver benchmarks');
   if (values.rounds !== undefined && values.profile) throw new Error('--rounds and --profile do not go together');
@@ -148,18 +163,19 @@ async function main(): Promise<number> {
       return 0;
     }
     for (const name of wanted === 'all' ? Object.keys(BENCHMARKS) : [wanted]) {
-      const benchmark = BENCHMARKS[name];
+      const benchmark = values.floors ? TRANSFORMER_FLOORS : BENCHMARKS[name];
       if (!benchmark) continue;
       const startedAt = new Date().toISOString();
-      say(`\n== ${name}`);
+      const base = values.floors ? 'transformer-floors' : name;
+      say(`\n== ${base}`);
       // A profiled run is one round: the profiler slows it, and one profile a guarantee is what is read.
       const result = await benchmark.run(ctx, records ?? benchmark.defaultRecords, profileDir ? 1 : rounds);
       const text = benchmark.table(result as never);
       // A run of another size than the default has its own results file and section (transformer-300000).
-      const section = records === undefined || records === benchmark.defaultRecords ? name : `${name}-${records}`;
+      const section = records === undefined || records === benchmark.defaultRecords ? base : `${base}-${records}`;
       // A profiled run is slowed by the profiler: its figures go to a file of their own, not to the tables.
       const file = profileDir ? `${section}-profile.json` : `${section}.json`;
-      const out = saveResults(values.out, file, name, startedAt, result);
+      const out = saveResults(values.out, file, base, startedAt, result);
       say(`\n${text}\n\nresults in ${path.relative(process.cwd(), out)}`);
       if (values.out === undefined && !profileDir && existsSync(path.join(repositoryRoot, 'BENCHMARKS.md')))
         publish(section, text, startedAt);

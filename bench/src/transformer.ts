@@ -66,6 +66,8 @@ export interface Contender {
   /** Where its CPU profile is written, when it is profiled. */
   readonly profileDir?: string;
   start(topics: { input: string; output: string; deadLetter: string }, group: string): Promise<Measured>;
+  /** A check of its output topic after its run, beside the upper-casing every contender's output is held to. */
+  verify?(output: string): Promise<void>;
 }
 
 /** Instances of our transformer (processes in one group) and stream threads of Kafka Streams when both cores are used. */
@@ -128,12 +130,16 @@ export const DEFAULT_ROUNDS = 3;
  * neighbour or always runs earlier in the broker's life. A row holds the medians of its
  * contender's rounds. The auto-commit loop is compared with nothing and runs once, last.
  */
-export async function benchTransformer(ctx: BenchContext, records: number, rounds = DEFAULT_ROUNDS): Promise<TransformerResult> {
+export async function benchTransformer(
+  ctx: BenchContext,
+  records: number,
+  rounds = DEFAULT_ROUNDS,
+  all: readonly Contender[] = contenders(ctx),
+): Promise<TransformerResult> {
   const { input } = await freshTopics(ctx, 'bench-transformer', ['input']);
   ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs with the generator`);
   const fill = await fillWithWebLogs(ctx, input, records);
   ctx.say(`  ${fill.toLocaleString('en-US')} records/s`);
-  const all = contenders(ctx);
   const compared = all.filter((c) => c.guarantee !== 'auto-commit');
   const runs = new Map<Contender, TransformerRow[]>(all.map((c) => [c, []]));
   const warmUps: WarmUp[] = [];
@@ -232,6 +238,7 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
     for (const line of profileLines(windows)) ctx.say(line);
   }
   await checkUpperCased(ctx, output);
+  await contender.verify?.(output);
   return row;
 }
 

@@ -1,0 +1,103 @@
+import { FLOORS, floorJob, FloorJob, floorsTable, isFloor, notFloorOutput } from './floors';
+import { KAFKAJS_LOOP, medianRow, OURS, TransformerRow } from './transformer';
+
+/** A transform thread's job as the main thread packs it: the values end to end, -1 for none. */
+function job(values: readonly (string | null)[]): FloorJob {
+  const buffers = values.map((v) => (v === null ? null : Buffer.from(v, 'utf8')));
+  return {
+    id: 7,
+    bytes: Buffer.concat(buffers.filter((b): b is Buffer => b !== null)),
+    lengths: Int32Array.from(buffers.map((b) => (b === null ? -1 : b.length))),
+  };
+}
+
+function outputs(reply: ReturnType<typeof floorJob>): (string | null)[] {
+  const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+  let at = 0;
+  return Array.from(reply.lengths, (length) => {
+    if (length < 0) return null;
+    at += length;
+    return bytes.toString('utf8', at - length, at);
+  });
+}
+
+const log = '{"ip":"10.0.0.1","url":"/straße?q=\\"x\\"","status_code":200,"referer":null,"user_agent":"curl/8.5.0"}';
+
+describe('floorJob', () => {
+  it('one string: each value upper-cased whole, keys and escapes too, as the kafkajs loop does', () => {
+    const reply = floorJob('one-string', job([log, 'plain text']));
+    expect(reply.id).toBe(7);
+    expect(outputs(reply)).toEqual([log.toUpperCase(), 'PLAIN TEXT']);
+    expect(reply.failures).toEqual([]);
+  });
+
+  it('JSON only: the string values upper-cased, the keys and other values as they were', () => {
+    const [out] = outputs(floorJob('json', job([log])));
+    expect(JSON.parse(out ?? '')).toEqual({
+      ip: '10.0.0.1',
+      url: '/STRASSE?Q="X"',
+      status_code: 200,
+      referer: null,
+      user_agent: 'CURL/8.5.0',
+    });
+  });
+
+  it("refuses a record without a value, as the transformer does, and keeps the others' places", () => {
+    const expected = { json: ['{"a":"B"}', null, '{"c":"D"}'], 'one-string': ['{"A":"B"}', null, '{"C":"D"}'] };
+    for (const floor of ['json', 'one-string'] as const) {
+      const reply = floorJob(floor, job(['{"a":"b"}', null, '{"c":"d"}']));
+      expect(outputs(reply)).toEqual(expected[floor]);
+      expect(reply.failures).toEqual([{ index: 1, reason: 'empty-value', detail: expect.any(String) }]);
+    }
+  });
+
+  it('answers in a buffer of its own, which can be moved to another thread', () => {
+    const reply = floorJob('json', job([log]));
+    expect(reply.bytes.byteOffset).toBe(0);
+    expect(reply.bytes.buffer.byteLength).toBe(reply.bytes.byteLength);
+  });
+});
+
+describe('notFloorOutput', () => {
+  it("picks out a record of the transformer's own job, which a floor's output never holds", () => {
+    const floors = [floorJob('json', job([log])), floorJob('one-string', job([log]))].flatMap((reply) => outputs(reply) as string[]);
+    expect(notFloorOutput(floors)).toBeUndefined();
+    const ours = '{"IP":"10.0.0.1","EVENT_ID":"X","timestamp_utc":"2026-12-07T20:30:14.340Z"}';
+    expect(notFloorOutput([...floors, ours])).toBe(ours);
+  });
+});
+
+describe('isFloor', () => {
+  it('takes the floors by name only', () => {
+    expect(Object.keys(FLOORS).filter(isFloor)).toEqual(['one-string', 'json']);
+    for (const other of [undefined, '', 'none', 'toString', '__proto__']) expect(isFloor(other)).toBe(false);
+  });
+});
+
+describe('floorsTable', () => {
+  const run = (contender: string, sustainedPerSecond: number): TransformerRow => ({
+    contender,
+    guarantee: 'at-least-once',
+    records: 1000,
+    startupSeconds: 1,
+    totalSeconds: 10,
+    sustainedPerSecond,
+    lateVsEarly: 1,
+    peakRssMiB: 100,
+    cpuSeconds: 5,
+    recordsPerCpuSecond: 200,
+  });
+
+  it('holds every row to the kafkajs loop by the medians and round by round', () => {
+    const rows = [
+      medianRow([run(OURS, 75), run(OURS, 90), run(OURS, 80)]),
+      medianRow([run(FLOORS.json, 90), run(FLOORS.json, 100), run(FLOORS.json, 95)]),
+      medianRow([run(KAFKAJS_LOOP, 100), run(KAFKAJS_LOOP, 90), run(KAFKAJS_LOOP, 110)]),
+    ];
+    const text = floorsTable({ records: 1000, rounds: 3, generatorPerSecond: 1, rows, warmUps: [] });
+    expect(text).toContain(`| ${OURS} | 1,000 | 80 | 75, 90, 80 | 0.80x | 0.75x, 1.00x, 0.73x |`);
+    expect(text).toContain(`| ${FLOORS.json} | 1,000 | 95 | 90, 100, 95 | 0.95x | 0.90x, 1.11x, 0.86x |`);
+    expect(text).toContain(`| ${KAFKAJS_LOOP} | 1,000 | 100 | 100, 90, 110 | 1.00x | 1.00x, 1.00x, 1.00x |`);
+    expect(text).toContain('the median of 3 rounds');
+  });
+});
