@@ -3,11 +3,10 @@ import { KAFKAJS_LOOP, medianRow, OURS, TransformerRow } from './transformer';
 
 /** A transform thread's job as the main thread packs it: the values end to end, -1 for none. */
 function job(values: readonly (string | null)[]): FloorJob {
-  const buffers = values.map((v) => (v === null ? null : Buffer.from(v, 'utf8')));
   return {
     id: 7,
-    bytes: Buffer.concat(buffers.filter((b): b is Buffer => b !== null)),
-    lengths: Int32Array.from(buffers.map((b) => (b === null ? -1 : b.length))),
+    bytes: Buffer.concat(values.filter((v): v is string => v !== null).map((v) => Buffer.from(v, 'utf8'))),
+    lengths: Int32Array.from(values.map((v) => (v === null ? -1 : Buffer.byteLength(v, 'utf8')))),
   };
 }
 
