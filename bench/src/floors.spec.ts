@@ -1,5 +1,4 @@
-import { FLOORS, floorJob, FloorJob, floorsTable, isFloor, notFloorOutput } from './floors';
-import { KAFKAJS_LOOP, medianRow, OURS, TransformerRow } from './transformer';
+import { FLOORS, floorJob, FloorJob, isFloor, notFloorOutput } from './floors';
 
 /** A transform thread's job as the main thread packs it: the values end to end, -1 for none. */
 function job(values: readonly (string | null)[]): FloorJob {
@@ -70,33 +69,5 @@ describe('isFloor', () => {
   it('takes the floors by name only', () => {
     expect(Object.keys(FLOORS).filter(isFloor)).toEqual(['one-string', 'json']);
     for (const other of [undefined, '', 'none', 'toString', '__proto__']) expect(isFloor(other)).toBe(false);
-  });
-});
-
-describe('floorsTable', () => {
-  const run = (contender: string, sustainedPerSecond: number): TransformerRow => ({
-    contender,
-    guarantee: 'at-least-once',
-    records: 1000,
-    startupSeconds: 1,
-    totalSeconds: 10,
-    sustainedPerSecond,
-    lateVsEarly: 1,
-    peakRssMiB: 100,
-    cpuSeconds: 5,
-    recordsPerCpuSecond: 200,
-  });
-
-  it('holds every row to the kafkajs loop by the medians and round by round', () => {
-    const rows = [
-      medianRow([run(OURS, 75), run(OURS, 90), run(OURS, 80)]),
-      medianRow([run(FLOORS.json, 90), run(FLOORS.json, 100), run(FLOORS.json, 95)]),
-      medianRow([run(KAFKAJS_LOOP, 100), run(KAFKAJS_LOOP, 90), run(KAFKAJS_LOOP, 110)]),
-    ];
-    const text = floorsTable({ records: 1000, rounds: 3, generatorPerSecond: 1, rows, warmUps: [] });
-    expect(text).toContain(`| ${OURS} | 1,000 | 80 | 75, 90, 80 | 0.80x | 0.75x, 1.00x, 0.73x |`);
-    expect(text).toContain(`| ${FLOORS.json} | 1,000 | 95 | 90, 100, 95 | 0.95x | 0.90x, 1.11x, 0.86x |`);
-    expect(text).toContain(`| ${KAFKAJS_LOOP} | 1,000 | 100 | 100, 90, 110 | 1.00x | 1.00x, 1.00x, 1.00x |`);
-    expect(text).toContain('the median of 3 rounds');
   });
 });

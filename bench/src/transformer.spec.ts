@@ -1,3 +1,4 @@
+import { FLOORS, floorsTable } from './floors';
 import { KAFKAJS_LOOP, medianRow, OURS, TransformerRow, transformerTable } from './transformer';
 
 function run(contender: string, sustainedPerSecond: number, extra: Partial<TransformerRow> = {}): TransformerRow {
@@ -73,5 +74,20 @@ describe('transformerTable', () => {
   it('says nothing of the loop when the run had no loop', () => {
     const ours = medianRow([run(OURS, 120)]);
     expect(transformerTable({ records: 1000, rounds: 1, generatorPerSecond: 1, rows: [ours], warmUps: [] })).not.toContain('kafkajs loop');
+  });
+});
+
+describe('floorsTable', () => {
+  it('holds every row to the kafkajs loop by the medians and round by round', () => {
+    const rows = [
+      medianRow([run(OURS, 75), run(OURS, 90), run(OURS, 80)]),
+      medianRow([run(FLOORS.json, 90), run(FLOORS.json, 100), run(FLOORS.json, 95)]),
+      medianRow([run(KAFKAJS_LOOP, 100), run(KAFKAJS_LOOP, 90), run(KAFKAJS_LOOP, 110)]),
+    ];
+    const text = floorsTable({ records: 1000, rounds: 3, generatorPerSecond: 1, rows, warmUps: [] });
+    expect(text).toContain(`| ${OURS} | 1,000 | 80 | 75, 90, 80 | 0.80x | 0.75x, 1.00x, 0.73x |`);
+    expect(text).toContain(`| ${FLOORS.json} | 1,000 | 95 | 90, 100, 95 | 0.95x | 0.90x, 1.11x, 0.86x |`);
+    expect(text).toContain(`| ${KAFKAJS_LOOP} | 1,000 | 100 | 100, 90, 110 | 1.00x | 1.00x, 1.00x, 1.00x |`);
+    expect(text).toContain('the median of 3 rounds');
   });
 });
