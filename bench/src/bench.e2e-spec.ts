@@ -7,7 +7,7 @@ import type { CeilingResult } from './ceiling';
 import type { ComparisonResult } from './compare';
 import type { LatencyRow } from './latency';
 import type { ShipperResult } from './shipper';
-import { FLOORS } from './floors';
+import { FLOORS } from './floor-job';
 import { KAFKAJS_LOOP, OURS, type TransformerResult } from './transformer';
 
 /**

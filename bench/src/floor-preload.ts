@@ -3,7 +3,7 @@
 // contract's. The main thread is left as it is. For the benchmark only.
 import path from 'node:path';
 import { isMainThread } from 'node:worker_threads';
-import { FLOOR_VARIABLE, floorJob, FloorJob, isFloor } from './floors';
+import { FLOOR_VARIABLE, floorJob, FloorJob, isFloor } from './floor-job';
 
 const floor = process.env[FLOOR_VARIABLE];
 if (!isFloor(floor)) throw new Error(`${FLOOR_VARIABLE} must be one of the floors, got ${String(floor)}`);

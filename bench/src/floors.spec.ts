@@ -1,4 +1,6 @@
-import { FLOORS, floorJob, FloorJob, isFloor, notFloorOutput } from './floors';
+import { DecodeFailure } from '@weblog/kafka-common';
+import { FLOORS, floorJob, FloorJob, isFloor } from './floor-job';
+import { notFloorOutput } from './floors';
 
 /** A transform thread's job as the main thread packs it: the values end to end, -1 for none. */
 function job(values: readonly (string | null)[]): FloorJob {
@@ -45,7 +47,7 @@ describe('floorJob', () => {
     for (const floor of ['json', 'one-string'] as const) {
       const reply = floorJob(floor, job(['{"a":"b"}', null, '{"c":"d"}']));
       expect(outputs(reply)).toEqual(expected[floor]);
-      expect(reply.failures).toEqual([{ index: 1, reason: 'empty-value', detail: expect.any(String) }]);
+      expect(reply.failures).toEqual([{ index: 1, reason: DecodeFailure.emptyValue, detail: expect.any(String) }]);
     }
   });
 

@@ -1,4 +1,5 @@
-import { FLOORS, floorsTable } from './floors';
+import { FLOORS } from './floor-job';
+import { floorsTable } from './floors';
 import { KAFKAJS_LOOP, medianRow, OURS, TransformerRow, transformerTable } from './transformer';
 
 function run(contender: string, sustainedPerSecond: number, extra: Partial<TransformerRow> = {}): TransformerRow {
