@@ -8,7 +8,8 @@ import { FLOOR_VARIABLE, floorJob, FloorJob, isFloor } from './floor-job';
 const floor = process.env[FLOOR_VARIABLE];
 if (!isFloor(floor)) throw new Error(`${FLOOR_VARIABLE} must be one of the floors, got ${String(floor)}`);
 if (!isMainThread) {
-  // The module the transform thread calls `runJob` of, at each job, through its exports.
+  // The module the transform thread calls `runJob` of, at each job, through its exports. The
+  // launcher's `serviceMain` names it too; it is written out so that the preload loads no launcher.
   const built = path.resolve(__dirname, '..', '..', 'apps', 'transformer', 'dist', 'transform', 'transform-job.js');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const jobs = require(built) as { runJob?: unknown };
