@@ -11,6 +11,7 @@ import { compareTransformer, comparisonTable } from './compare';
 import { testKafka } from '@weblog/kafka-common/testing';
 import { BenchContext } from './context';
 import { benchLatency, latencyTable } from './latency';
+import { withSection } from './measure';
 import { preparePeers } from './peers';
 import { benchShipper, shipperTable } from './shipper';
 import { floorContenders, floorsTable } from './floors';
@@ -68,10 +69,7 @@ function machine(): string {
 
 function publish(name: string, text: string, startedAt: string): void {
   const doc = path.join(repositoryRoot, 'BENCHMARKS.md');
-  const marker = new RegExp(`(<!-- ${name}:begin -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`);
-  const current = readFileSync(doc, 'utf8');
-  if (!marker.test(current)) throw new Error(`BENCHMARKS.md has no <!-- ${name}:begin --> section`);
-  writeFileSync(doc, current.replace(marker, `$1${text}\n\nRun of ${startedAt} on ${machine()}.$2`));
+  writeFileSync(doc, withSection(readFileSync(doc, 'utf8'), name, `${text}\n\nRun of ${startedAt} on ${machine()}.`));
 }
 
 /** Writes a run's results to `out`, or to bench/results/`file`; returns the path written. */

@@ -10,6 +10,7 @@ import {
   rates,
   roundRatios,
   table,
+  withSection,
 } from './measure';
 
 describe('rates', () => {
@@ -107,6 +108,26 @@ describe('formatting', () => {
 
   it('writes a Markdown table with thousands separators', () => {
     expect(table(['a', 'b'], [['x', 12345]])).toBe('| a | b |\n| --- | --- |\n| x | 12,345 |');
+  });
+});
+
+describe('withSection', () => {
+  const doc = ['# Doc', '<!-- a:begin -->', 'old table', '<!-- a:end -->', '<!-- b:begin -->', '<!-- b:end -->', 'tail'].join('\n');
+
+  it("replaces what stands between a section's markers, and nothing else", () => {
+    expect(withSection(doc, 'a', '| new |')).toBe(doc.replace('old table', '| new |'));
+  });
+
+  it('fills a section that holds nothing yet', () => {
+    expect(withSection(doc, 'b', '| new |')).toBe(doc.replace('<!-- b:begin -->\n', '<!-- b:begin -->\n| new |\n'));
+  });
+
+  it('writes the text as it is, dollar signs included', () => {
+    expect(withSection(doc, 'a', "costs $1 and $& and $'")).toContain("<!-- a:begin -->\ncosts $1 and $& and $'\n<!-- a:end -->");
+  });
+
+  it('refuses a document without the section', () => {
+    expect(() => withSection(doc, 'c', 'x')).toThrow('no <!-- c:begin --> section');
   });
 });
 

@@ -175,3 +175,12 @@ export function table(header: readonly string[], rows: readonly (readonly (strin
   const cell = (v: string | number) => (typeof v === 'number' ? v.toLocaleString('en-US') : v);
   return [header, header.map(() => '---'), ...rows.map((r) => r.map(cell))].map((r) => `| ${r.join(' | ')} |`).join('\n');
 }
+
+/** `doc` with `body` between the markers of its section `name`, as written; throws when it has no such section. */
+export function withSection(doc: string, name: string, body: string): string {
+  const begin = `<!-- ${name}:begin -->\n`;
+  const from = doc.indexOf(begin);
+  const to = from < 0 ? -1 : doc.indexOf(`<!-- ${name}:end -->`, from + begin.length);
+  if (to < 0) throw new Error(`BENCHMARKS.md has no <!-- ${name}:begin --> section`);
+  return `${doc.slice(0, from + begin.length)}${body}\n${doc.slice(to)}`;
+}
