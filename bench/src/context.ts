@@ -111,13 +111,17 @@ export async function watch(
   return { rates: rates(samples, total), footprint: footprint(process), ...(busy === undefined ? {} : { machineBusyPercent: busy }) };
 }
 
-/** Every string of a record is upper-case: the peer did the work rather than copy the input. */
-export async function checkUpperCased(ctx: BenchContext, topic: string, count = 20): Promise<void> {
+/** The values of the first `count` records of a topic, as text: what the checks after a run read. */
+export async function sampleValues(ctx: BenchContext, topic: string, count = 20): Promise<string[]> {
   const records = await consumeRecords(ctx.kafka, topic, count);
-  for (const record of records) {
-    const text = record.message.value?.toString('utf8') ?? '';
-    const values = Object.values(JSON.parse(text) as Record<string, unknown>).filter((v): v is string => typeof v === 'string');
-    if (values.length === 0 || values.some((v) => v !== v.toUpperCase()))
+  return records.map((record) => record.message.value?.toString('utf8') ?? '');
+}
+
+/** Every string of a record is upper-case: the peer did the work rather than copy the input. */
+export function checkUpperCased(topic: string, values: readonly string[]): void {
+  for (const text of values) {
+    const strings = Object.values(JSON.parse(text) as Record<string, unknown>).filter((v): v is string => typeof v === 'string');
+    if (strings.length === 0 || strings.some((v) => v !== v.toUpperCase()))
       throw new Error(`${topic} holds a record that is not upper-cased: ${text}`);
   }
 }

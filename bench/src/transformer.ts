@@ -10,6 +10,7 @@ import {
   freshTopics,
   recordsIn,
   RUN_FIGURES,
+  sampleValues,
   watch,
 } from './context';
 import { medians, Rates, ratio, round, roundRatios, table } from './measure';
@@ -66,8 +67,11 @@ export interface Contender {
   /** Where its CPU profile is written, when it is profiled. */
   readonly profileDir?: string;
   start(topics: { input: string; output: string; deadLetter: string }, group: string): Promise<Measured>;
-  /** A check of its output topic after its run, beside the upper-casing every contender's output is held to. */
-  verify?(output: string): Promise<void>;
+  /**
+   * A check of the first records of its output topic after its run (`sampleValues`), beside the
+   * upper-casing every contender's output is held to.
+   */
+  verify?(output: string, values: readonly string[]): void;
 }
 
 /** Instances of our transformer (processes in one group) and stream threads of Kafka Streams when both cores are used. */
@@ -237,9 +241,16 @@ export async function runContender(ctx: BenchContext, contender: Contender, inpu
     row = { ...row, profile: windows };
     for (const line of profileLines(windows)) ctx.say(line);
   }
-  await checkUpperCased(ctx, output);
-  await contender.verify?.(output);
+  // One read of the output for both checks: each read joins a consumer group of its own.
+  const values = await sampleValues(ctx, output);
+  checkUpperCased(output, values);
+  contender.verify?.(output, values);
   return row;
+}
+
+/** A row's rate in each round, in the order the rounds ran (its one rate when it ran once). */
+export function eachRound(row: TransformerRow): string {
+  return (row.rounds ?? [row.sustainedPerSecond]).map((perSecond) => perSecond.toLocaleString('en-US')).join(', ');
 }
 
 export function transformerTable(result: TransformerResult): string {
@@ -277,7 +288,7 @@ export function transformerTable(result: TransformerResult): string {
       r.guarantee,
       r.records,
       r.sustainedPerSecond,
-      (r.rounds ?? [r.sustainedPerSecond]).map((perSecond) => perSecond.toLocaleString('en-US')).join(', '),
+      eachRound(r),
       ratio(r.sustainedPerSecond, peerOf(r)?.sustainedPerSecond ?? 0),
       roundRatios(r.rounds, peerOf(r)?.rounds) || 'n/a',
       r.recordsPerCpuSecond,
