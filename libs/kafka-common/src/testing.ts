@@ -282,6 +282,147 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+// The edge cases `webLogVariations` draws from.
+const VARIATION_STRINGS = [
+  '',
+  'a',
+  '-',
+  'GET',
+  'get',
+  'GET /',
+  'GET(1)',
+  'M-SEARCH',
+  '/',
+  '/a?b=c',
+  '*',
+  '**',
+  'index.html',
+  'http://shop.example/',
+  'HTTP://SHOP.EXAMPLE/',
+  'ß',
+  'straße',
+  'ﬀ',
+  'ß'.repeat(2049),
+  `/${'ß'.repeat(4096)}`,
+  'ﬀ'.repeat(17),
+  'Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0',
+  '\u0000',
+  'a\u0085b',
+  '\u001b[31m',
+  'a\u007fb',
+  'tab\there',
+  '\u202e\u200b',
+  '🤖 𝔘𝔫𝔦',
+  'X'.repeat(32),
+  'X'.repeat(33),
+  'E'.repeat(128),
+  'E'.repeat(129),
+  'A'.repeat(4096),
+  'A'.repeat(4097),
+  `/${'a'.repeat(8191)}`,
+  `/${'a'.repeat(8192)}`,
+  '2026-11-23T10:15:30Z',
+  '2026-11-23T10:15:30.123456',
+  '2026-11-23 10:15:30.5',
+  '2026-11-23t10:15:30z',
+  '2026-02-30T10:00:00Z',
+  '2026-11-23T24:00:00Z',
+  '2026-11-23T10:15:30+19:00',
+  '2026-11-23T10:15:30.1234567Z',
+  '10/Oct/2026:13:55:36 +0900',
+  '10/OCT/2026:13:55:36 +0900',
+  '10/oct/2026:13:55:36 -0030',
+  '31/Feb/2026:13:55:36 +0900',
+  '2026-11-23T10:15:30.123Z',
+  '2026-11-23T10:15:30.123456Z',
+  '192.168.1.1',
+  '0.0.0.0',
+  '255.255.255.255',
+  '256.1.1.1',
+  '01.1.1.1',
+  '1.1.1',
+  '2001:db8::1',
+  '::1',
+  '::ffff:203.0.113.7',
+  '::1\n',
+  '::',
+  'fe80::1%eth0',
+  '2001:DB8:0:0:8:800:200C:417A',
+  '2001:db8:0:0:8:800:200c:417a',
+  '::ffff:cb00:7107',
+  '1:2:3:4:5:6:7:8:9',
+  '::ffff:999.1.1.1',
+  '1::2::3',
+  '[::1]',
+  '::1@x',
+  '3B241101-E2BB-4255-8CAF-4136C566A962',
+];
+const VARIATION_OTHERS: unknown[] = [0, 99, 100, 200, 599, 600, -200, 200.5, 1e21, Infinity, Number.NaN, true, false, null, {}, [], { a: 1 }, ['x']];
+const VARIATION_VALUES: unknown[] = [...VARIATION_STRINGS, ...VARIATION_OTHERS];
+const VARIATION_NAMES = [
+  'ip',
+  'timestamp',
+  'method',
+  'url',
+  'status_code',
+  'user_agent',
+  'event_id',
+  'timestamp_utc',
+  'bytes',
+  'referer',
+  '_x',
+  'a.b',
+  'a-b',
+  '1abc',
+  '.a',
+  'with space',
+  'x'.repeat(64),
+  'x'.repeat(65),
+  '__proto__',
+  'constructor',
+  'prototype',
+  'toString',
+  'hasOwnProperty',
+];
+
+/** An object made as JSON.parse makes it: a `__proto__` key becomes an own field, as it does from the wire. */
+function fromEntries(entries: [string, unknown][]): Record<string, unknown> {
+  const object: Record<string, unknown> = {};
+  for (const [name, value] of entries) Object.defineProperty(object, name, { value, enumerable: true, writable: true, configurable: true });
+  return object;
+}
+
+/**
+ * `count` seeded variations of a web log, each with one to three edits: a field dropped, a run of
+ * extra fields added, or a field (known, extra or forbidden) set to a value from a list of edge
+ * cases (bounds, control characters, non-ASCII letters that grow when upper-cased, timestamps
+ * and addresses of every form). With `upper`, most string values are upper-cased first. About
+ * half the variations are valid; the contract specs hold fast checks to the schemas with them.
+ */
+export function webLogVariations(
+  start: Record<string, unknown>,
+  seed: number,
+  count: number,
+  { upper = false }: { readonly upper?: boolean } = {},
+): Record<string, unknown>[] {
+  const next = seededRandom(seed);
+  const pick = <T>(list: readonly T[]): T => list[Math.floor(next() * list.length)];
+  const shape = (value: unknown): unknown => (upper && typeof value === 'string' && next() < 0.8 ? value.toUpperCase() : value);
+  const cases: Record<string, unknown>[] = [];
+  for (let i = 0; i < count; i++) {
+    const entries = new Map(Object.entries(start));
+    const edits = 1 + Math.floor(next() * 3);
+    for (let e = 0; e < edits; e++) {
+      const roll = next();
+      if (roll < 0.15) entries.delete(pick([...entries.keys()]));
+      else if (roll < 0.2) for (let x = 0; x < 28 + Math.floor(next() * 8); x++) entries.set(`f${x}`, x);
+      else entries.set(pick(VARIATION_NAMES), shape(pick(VARIATION_VALUES)));
+    }
+    cases.push(fromEntries([...entries]));
+  }
+  return cases;
+}
+
 /** A unique name for a test's topics and groups, so tests never see each other's records. */
 export function uniqueName(prefix: string): string {
   return `${prefix}-${Date.now().toString(36)}-${randomUUID().slice(0, 8)}`;

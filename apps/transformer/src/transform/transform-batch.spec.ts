@@ -1,7 +1,16 @@
 import { KafkaMessage } from 'kafkajs';
-import { DecodeFailure, deriveEventId, headerText, PipelineHeaders } from '@weblog/kafka-common';
-import { aWebLog, badWebLogRecords, realWorldWebLogs } from '@weblog/kafka-common/testing';
-import { OUTPUT_CONTRACT_VIOLATION, transformBatch, TransformOptions } from './transform-batch';
+import {
+  decode,
+  DecodeFailure,
+  deriveEventId,
+  headerText,
+  isAsciiJson,
+  PipelineHeaders,
+  TransformedWebLogContract,
+  WebLogContract,
+} from '@weblog/kafka-common';
+import { aWebLog, badWebLogRecords, realWorldWebLogs, webLogVariations } from '@weblog/kafka-common/testing';
+import { OUTPUT_CONTRACT_VIOLATION, transformBatch, TransformOptions, transformRecord } from './transform-batch';
 
 const source = { topic: 'input-topic', partition: 2 };
 const options: TransformOptions = { maxBytes: 65536, timeZone: 'UTC' };
@@ -123,5 +132,37 @@ describe('transformBatch', () => {
   it('rejects values above the byte limit as oversize', () => {
     const { rejected } = transformBatch(source, [message(json(aWebLog()), 0)], 0, { ...options, maxBytes: 10 });
     expect(rejected[0]?.failure.reason).toBe(DecodeFailure.oversize);
+  });
+});
+
+/** JSON in ASCII bytes: every character beyond ASCII written as a `\u` escape. */
+const asciiEscaped = (value: unknown) =>
+  Buffer.from(JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+
+describe('the output check of a record', () => {
+  // The output contract is checked in full only for a record with characters beyond ASCII; an
+  // all-ASCII record's upper-cased copy is checked only where it differs from what the input
+  // contract took. Held here to the full output schema on records of every kind, raw and escaped.
+  const { event_id: _id, ...withoutId } = aWebLog();
+  const cases = [...webLogVariations(aWebLog(), 3, 8_000), ...webLogVariations(withoutId, 4, 8_000)].flatMap((log, i) => [
+    { log, bytes: json(log), offset: String(2 * i) },
+    { log, bytes: asciiEscaped(log), offset: String(2 * i + 1) },
+  ]);
+  const outcomes = cases
+    .filter((c) => decode(WebLogContract, c.bytes).ok)
+    .map((c) => ({ ...c, ascii: isAsciiJson(c.bytes), outcome: transformRecord(source, { offset: c.offset, value: c.bytes }, options) }));
+
+  it('sends only records the full output schema accepts', () => {
+    const wrong = outcomes.filter((c) => c.outcome.ok && !TransformedWebLogContract.schema.safeParse(c.outcome.value).success);
+    expect(wrong.slice(0, 3).map((c) => c.bytes.toString())).toEqual([]);
+    // Records whose upper-cased copy grows beyond a bound are among the cases, escaped too.
+    const grown = outcomes.filter((c) => !c.outcome.ok && c.outcome.failure.reason === OUTPUT_CONTRACT_VIOLATION);
+    expect(grown.filter((c) => c.bytes.includes('\\u')).length).toBeGreaterThan(20);
+  });
+
+  it('sends every all-ASCII record the input contract accepts: upper-casing ASCII keeps the contract', () => {
+    const ascii = outcomes.filter((c) => c.ascii);
+    expect(ascii.length).toBeGreaterThan(4_000);
+    expect(ascii.filter((c) => !c.outcome.ok).map((c) => c.bytes.toString()).slice(0, 3)).toEqual([]);
   });
 });

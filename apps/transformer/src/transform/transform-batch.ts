@@ -1,9 +1,11 @@
 import { KafkaMessage } from 'kafkajs';
 import {
+  acceptsUpperCasedAscii,
   conform,
   decode,
   DeadLetterReason,
   deriveEventId,
+  isAsciiJson,
   OutgoingRecord,
   PipelineHeaders,
   RecordHeaders,
@@ -65,9 +67,15 @@ export function transformRecord(
     };
   }
   // decode succeeded, so the value is a non-empty buffer.
-  const eventId = log.event_id ?? deriveEventId({ ...source, offset: message.offset }, message.value as Buffer);
-  // Checked here rather than when sent: a record that fails is dead-lettered, not the batch.
-  const transformed = conform(TransformedWebLogContract, toUpperCase(log, { event_id: eventId, timestamp_utc: utc }));
+  const bytes = message.value as Buffer;
+  const eventId = log.event_id ?? deriveEventId({ ...source, offset: message.offset }, bytes);
+  // Checked here rather than when sent: a record that fails is dead-lettered, not the batch. An
+  // all-ASCII record's upper-cased copy keeps every check the input passed (see the contract).
+  const transformed = conform(
+    TransformedWebLogContract,
+    toUpperCase(log, { event_id: eventId, timestamp_utc: utc }),
+    isAsciiJson(bytes) ? acceptsUpperCasedAscii : undefined,
+  );
   if (!transformed.ok) return { ok: false, failure: { reason: OUTPUT_CONTRACT_VIOLATION, detail: transformed.detail } };
   return { ok: true, value: transformed.value };
 }

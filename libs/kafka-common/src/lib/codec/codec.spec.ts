@@ -1,7 +1,7 @@
 import { aTransformedWebLog, aWebLog, badWebLogRecords, hostileWebLogs, realWorldWebLogs } from '../../testing';
-import { TransformedWebLogContract } from '../contracts/transformed-web-log.contract';
+import { acceptsUpperCasedAscii, TransformedWebLogContract } from '../contracts/transformed-web-log.contract';
 import { WebLogContract } from '../contracts/web-log.contract';
-import { conform, decode, DecodeFailure, encode } from './codec';
+import { conform, decode, DecodeFailure, encode, isAsciiJson } from './codec';
 
 describe('decode', () => {
   it('accepts a valid WebLog and returns it typed', () => {
@@ -137,6 +137,22 @@ describe('conform', () => {
     expect(encode(WebLogContract, conformed.value).toString('utf8')).toBe(JSON.stringify(plain));
   });
 
+  it("takes a caller's quick check in place of the contract's, and the schema's verdict when it says no", () => {
+    const upper = aTransformedWebLog();
+    const contractsOwn = jest.spyOn(TransformedWebLogContract as { quickAccept: (value: unknown) => boolean }, 'quickAccept');
+    try {
+      const callers = jest.fn(acceptsUpperCasedAscii);
+      expect(conform(TransformedWebLogContract, upper, callers).ok).toBe(true);
+      expect(callers).toHaveBeenCalledWith(upper);
+      expect(contractsOwn).not.toHaveBeenCalled();
+      const refused = conform(TransformedWebLogContract, { ...upper, timestamp_utc: 'soon' }, acceptsUpperCasedAscii);
+      expect(refused.ok).toBe(false);
+      if (!refused.ok) expect(refused.detail).toContain('timestamp_utc');
+    } finally {
+      contractsOwn.mockRestore();
+    }
+  });
+
   it('checks a frozen value again when it is encoded', () => {
     const frozen = Object.freeze(aWebLog());
     const conformed = conform(WebLogContract, frozen);
@@ -148,5 +164,18 @@ describe('conform', () => {
     } finally {
       quickCheck.mockRestore();
     }
+  });
+});
+
+describe('isAsciiJson', () => {
+  it.each([
+    ['ASCII with escapes that stay ASCII', '{"ua":"a \\"quoted\\" \\/ path\\n"}', true],
+    ['a character beyond ASCII', '{"ua":"straße"}', false],
+    ['a \\u escape of one', '{"ua":"stra\\u00dfe"}', false],
+    ['a \\u escape of an ASCII letter', '{"ua":"\\u0041"}', false],
+    ['an escaped backslash before a u', '{"ua":"C:\\\\users"}', false],
+    ['a DEL byte', '{"ua":"\u007f"}', true],
+  ])('%s: %s', (_name, text, expected) => {
+    expect(isAsciiJson(Buffer.from(text, 'utf8'))).toBe(expected);
   });
 });

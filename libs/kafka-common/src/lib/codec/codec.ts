@@ -1,3 +1,4 @@
+import { isAscii } from 'node:buffer';
 import { Contract } from '../contracts/contract';
 
 /** Why a record could not be accepted; the value of the dead-letter reason header. */
@@ -125,6 +126,17 @@ function endOfString(text: string, start: number): number {
   return text.length - 1;
 }
 
+const ESCAPE_U = Buffer.from('\\u', 'latin1');
+
+/**
+ * True when every string `JSON.parse` makes of these bytes is ASCII: the bytes are, and there is
+ * no `\u` escape (the one way ASCII JSON names a character beyond ASCII). An escaped backslash
+ * before a `u` is refused too, which costs only the shortcut it would have allowed.
+ */
+export function isAsciiJson(bytes: Buffer): boolean {
+  return isAscii(bytes) && bytes.indexOf(ESCAPE_U) === -1;
+}
+
 /**
  * Marks a value that passed its contract in this process with the contract it passed: `encode`
  * need not check it a second time. Objects from `conform` only: the schema's fresh copies, or
@@ -149,9 +161,18 @@ export type ConformResult<T> = { readonly ok: true; readonly value: T } | { read
 /**
  * Checks a value against a contract; the value it returns is one `encode` trusts. The caller
  * must not change the value it passed afterwards: the result may be that same object.
+ *
+ * `quickAccept` stands in for the contract's own quick check when a caller knows more about the
+ * value than the contract can: the transformer knows its output is an upper-cased copy of a value
+ * that passed the input contract, and checks only what that leaves open. It keeps the quick
+ * check's promise (true only for a value the schema accepts); false hands the value to the schema.
  */
-export function conform<T>(contract: Contract<T>, value: unknown): ConformResult<T> {
-  if (typeof value === 'object' && value !== null && contract.quickAccept?.(value) === true) {
+export function conform<T>(
+  contract: Contract<T>,
+  value: unknown,
+  quickAccept: ((value: object) => boolean) | undefined = contract.quickAccept,
+): ConformResult<T> {
+  if (typeof value === 'object' && value !== null && quickAccept?.(value) === true) {
     markConforming(value, contract);
     return { ok: true, value: value as T };
   }

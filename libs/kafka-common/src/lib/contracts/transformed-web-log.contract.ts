@@ -4,6 +4,8 @@ import { UTC_TIMESTAMP } from './timestamp';
 import { quickWebLogCheck, quickWebLogFields, transformedWebLogShape, webLogObject } from './web-log.contract';
 
 const isUpperCase = (value: string): boolean => value === value.toUpperCase();
+const isUtcTimestamp = (value: unknown): boolean => typeof value === 'string' && UTC_TIMESTAMP.test(value);
+const quickEventId = quickWebLogFields['event_id'];
 
 /**
  * Value of `output-topic`: a WebLog whose every string value (extra fields included) is
@@ -23,9 +25,24 @@ export const TransformedWebLogContract = defineContract(
     }
   }),
   quickWebLogCheck({
-    fields: { ...quickWebLogFields, timestamp_utc: (value) => typeof value === 'string' && UTC_TIMESTAMP.test(value) },
+    fields: { ...quickWebLogFields, timestamp_utc: isUtcTimestamp },
     required: Object.keys(transformedWebLogShape).concat('timestamp_utc'),
     everyString: isUpperCase,
   }),
 );
 export type TransformedWebLog = z.infer<typeof TransformedWebLogContract.schema>;
+
+/**
+ * This contract's verdict on a web log's upper-cased copy, for a copy of a value that passed
+ * `WebLogContract` and whose strings are all ASCII (`isAsciiJson` of its bytes). Upper-casing
+ * ASCII maps a-z to A-Z and nothing else: the names, the lengths and the printable characters
+ * stay, a method token, a request target, an IPv6 address and an access-log month stay valid in
+ * capitals, and the copy is upper-case. So every check of the input contract holds again and
+ * only what the transformer adds is left: `event_id` (the record's own, or a derived one) and
+ * `timestamp_utc`. A rule added to this contract that the input contract's fields do not imply
+ * must be added here too; `upper-cased-ascii.spec.ts` holds this to the schema.
+ */
+export function acceptsUpperCasedAscii(value: object): boolean {
+  const { event_id: eventId, timestamp_utc: utc } = value as Partial<Record<'event_id' | 'timestamp_utc', unknown>>;
+  return quickEventId(eventId) && isUpperCase(eventId as string) && isUtcTimestamp(utc);
+}
