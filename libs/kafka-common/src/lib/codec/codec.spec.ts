@@ -177,5 +177,6 @@ describe('isAsciiJson', () => {
     ['a DEL byte', '{"ua":"\u007f"}', true],
   ])('%s: %s', (_name, text, expected) => {
     expect(isAsciiJson(Buffer.from(text, 'utf8'))).toBe(expected);
+    expect(isAsciiJson(new Uint8Array(Buffer.from(`  ${text}`, 'utf8')).subarray(2))).toBe(expected);
   });
 });

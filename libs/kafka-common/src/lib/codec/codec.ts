@@ -133,8 +133,10 @@ const ESCAPE_U = Buffer.from('\\u', 'latin1');
  * no `\u` escape (the one way ASCII JSON names a character beyond ASCII). An escaped backslash
  * before a `u` is refused too, which costs only the shortcut it would have allowed.
  */
-export function isAsciiJson(bytes: Buffer): boolean {
-  return isAscii(bytes) && bytes.indexOf(ESCAPE_U) === -1;
+export function isAsciiJson(bytes: Uint8Array): boolean {
+  // A plain Uint8Array's indexOf looks for one element, not a sequence: search it as a Buffer.
+  const buffer = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return isAscii(buffer) && buffer.indexOf(ESCAPE_U) === -1;
 }
 
 /**
