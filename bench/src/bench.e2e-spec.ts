@@ -7,6 +7,8 @@ import type { CeilingResult } from './ceiling';
 import type { ComparisonResult } from './compare';
 import type { LatencyRow } from './latency';
 import type { ShipperResult } from './shipper';
+import { cpuMicros, type WorkResult } from './work';
+import { checkoutName } from './checkout';
 import { FLOORS } from './floor-job';
 import { KAFKAJS_LOOP, OURS, type TransformerResult } from './transformer';
 
@@ -41,7 +43,8 @@ async function runBench(
   const cli = path.resolve(__dirname, '../dist/cli.js');
   const output: string[] = [];
   const code = await new Promise<number | null>((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, name, '--records', String(records), '--out', out, ...extra], {
+    const sized = records > 0 ? ['--records', String(records)] : [];
+    const child = spawn(process.execPath, [cli, name, ...sized, '--out', out, ...extra], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -141,9 +144,9 @@ describe('npm run bench', () => {
     const result = await bench<ComparisonResult>('transformer', 5000, ['--against', root, '--rounds', '2']);
     expect(result.builds.map((b) => `${b.guarantee} ${b.build}`)).toEqual([
       'at-least-once this checkout',
-      `at-least-once ${root}`,
+      `at-least-once ${checkoutName(root)}`,
       'exactly-once this checkout',
-      `exactly-once ${root}`,
+      `exactly-once ${checkoutName(root)}`,
     ]);
     expect(result.warmUps.map((w) => w.guarantee)).toEqual(['at-least-once', 'exactly-once']);
     for (const build of result.builds) {
@@ -157,7 +160,35 @@ describe('npm run bench', () => {
     expect(refused.output).toContain(`--against ${unbuilt}: cannot load`);
     const misplaced = await runBench('latency', 5, ['--rounds', '2']);
     expect(misplaced.code).not.toBe(0);
-    expect(misplaced.output).toContain('--rounds is for the transformer and archiver benchmarks');
+    expect(misplaced.output).toContain('--rounds is for the transformer, archiver and work benchmarks');
+  });
+
+  it("work --against: the transform thread's job of this checkout and of another, alternating", async () => {
+    // The other checkout is this one again: what is tested is the rounds, their figures and the names.
+    const root = path.resolve(__dirname, '../..');
+    const { result, lines } = await benchWithOutput<WorkResult>('work', 0, ['--against', root, '--rounds', '2']);
+    expect(checkoutName(root)).toMatch(/^commit [0-9a-f]{7,}/);
+    expect(result.builds.map((b) => b.build)).toEqual(['this checkout', checkoutName(root)]);
+    expect(lines.filter((l) => l.startsWith('round ')).map((l) => l.slice(0, l.indexOf(',')))).toEqual([
+      'round 1 of 2: this checkout',
+      `round 1 of 2: ${checkoutName(root)}`,
+      `round 2 of 2: ${checkoutName(root)}`,
+      'round 2 of 2: this checkout',
+    ]);
+    for (const build of result.builds) {
+      expect(build.rounds).toHaveLength(2);
+      // Every round did whole jobs of the batch, and took CPU for them.
+      for (const r of build.rounds) {
+        expect(r.records % result.recordsPerJob).toBe(0);
+        expect(r.records).toBeGreaterThan(0);
+        expect(r.cpuSeconds).toBeGreaterThan(0);
+      }
+      expect(build.medianCpuMicros).toBe(Math.min(...build.rounds.map(cpuMicros)));
+    }
+    const unbuilt = mkdtempSync(path.join(tmpdir(), 'weblog-unbuilt-'));
+    const refused = await runBench('work', 0, ['--against', unbuilt]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.output).toContain("cannot load the transformer's job");
   });
 
   it('archiver: every record in S3 at flush size 10 and 10,000, and at 10 with S3 replies held back, beside the plain PutObject rate, in rounds', async () => {

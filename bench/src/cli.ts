@@ -16,6 +16,7 @@ import { preparePeers } from './peers';
 import { benchShipper, shipperTable } from './shipper';
 import { floorContenders, floorsTable } from './floors';
 import { benchTransformer, transformerTable } from './transformer';
+import { benchWork, workTable } from './work';
 
 interface Benchmark {
   readonly defaultRecords: number;
@@ -38,7 +39,7 @@ const TRANSFORMER_FLOORS: Benchmark = {
   table: floorsTable,
 };
 
-const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all [--records N] [--out FILE] [--profile]
+const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all|work [--records N] [--out FILE] [--profile]
              [--against DIR] [--floors] [--rounds N]
   --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
              for latency, seconds at each rate (default 70); for shipper, lines of the log (1,000,000)
@@ -58,7 +59,10 @@ const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all 
   --rounds N transformer: rounds of every compared contender, alternating, each figure the median
              (default 3; 1 with --profile); archiver: rounds of the archiver and the best loop
              (default 3; 1 with --profile); with --against: rounds of each build and guarantee
-             (default 5)`;
+             (default 5); work: rounds of each build (default 5)
+  work       the transformer's per-record work alone (its transform thread's job over generated
+             web logs, no broker): CPU a record; with --against DIR, this checkout's against DIR's,
+             alternating; in work.json or work-against.json, BENCHMARKS.md untouched`;
 
 const repositoryRoot = path.resolve(__dirname, '../..');
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -106,7 +110,7 @@ async function main(): Promise<number> {
     },
   });
   const wanted = positionals[0] ?? '';
-  if (values.help || !(wanted in BENCHMARKS || wanted === 'all')) {
+  if (values.help || !(wanted in BENCHMARKS || wanted === 'all' || wanted === 'work')) {
     say(USAGE);
     return values.help ? 0 : 2;
   }
@@ -116,17 +120,28 @@ async function main(): Promise<number> {
   if (wanted === 'all' && values.out !== undefined) throw new Error("--out names one benchmark's file: not with all");
   if (values.profile && wanted !== 'transformer' && wanted !== 'archiver')
     throw new Error('--profile is for the transformer and archiver benchmarks');
-  if (values.against !== undefined && wanted !== 'transformer') throw new Error('--against is for the transformer benchmark');
+  if (values.against !== undefined && wanted !== 'transformer' && wanted !== 'work')
+    throw new Error('--against is for the transformer and work benchmarks');
+  if (wanted === 'work' && records !== undefined) throw new Error('--records is not for work: its job is a batch of 3,000');
   if (values.against !== undefined && values.profile) throw new Error('--against and --profile do not go together');
   if (values.floors && wanted !== 'transformer') throw new Error('--floors is for the transformer benchmark');
   if (values.floors && (values.profile || values.against !== undefined))
     throw new Error('--floors goes with neither --profile nor --against');
-  if (values.rounds !== undefined && wanted !== 'transformer' && wanted !== 'archiver')
-    throw new Error('--rounds is for the transformer and archiver benchmarks');
+  if (values.rounds !== undefined && wanted !== 'transformer' && wanted !== 'archiver' && wanted !== 'work')
+    throw new Error('--rounds is for the transformer, archiver and work benchmarks');
   if (values.rounds !== undefined && values.profile) throw new Error('--rounds and --profile do not go together');
   const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0))
     throw new Error(`--rounds must be a positive whole number, got ${values.rounds}`);
+  if (wanted === 'work') {
+    const startedAt = new Date().toISOString();
+    say(`\n== work${values.against === undefined ? '' : `, this checkout against ${values.against}`}`);
+    const result = await benchWork(say, values.against, rounds ?? 5);
+    const file = values.against === undefined ? 'work.json' : 'work-against.json';
+    const out = saveResults(values.out, file, values.against === undefined ? 'work' : 'work --against', startedAt, result);
+    say(`\n${workTable(result)}\n\nresults in ${path.relative(process.cwd(), out)}`);
+    return 0;
+  }
   const profileDir = values.profile ? mkdtempSync(path.join(os.tmpdir(), 'weblog-bench-profile-')) : undefined;
 
   const peers = await preparePeers();

@@ -4,6 +4,7 @@
 // input topic, in each guarantee. Two runs of one build move by 5 to 10 % on a shared machine, and
 // more between runs of the command: medians of alternating rounds are what a change is judged by.
 import path from 'node:path';
+import { checkoutName } from './checkout';
 import { BenchContext, fillWithWebLogs, freshTopics } from './context';
 import { median, ratio, table } from './measure';
 import { Contender, contenders, OURS, runContender, WarmUp, warmUp, warmUpNote } from './transformer';
@@ -54,6 +55,7 @@ function contendersOf(checkout: string, ctx: BenchContext): Contender[] {
 export async function compareTransformer(ctx: BenchContext, records: number, against: string, rounds: number): Promise<ComparisonResult> {
   const checkout = path.resolve(against);
   const theirs = contendersOf(checkout, ctx);
+  const named = checkoutName(checkout);
   const { input } = await freshTopics(ctx, 'bench-compare', ['input']);
   ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs with the generator`);
   await fillWithWebLogs(ctx, input, records);
@@ -62,7 +64,7 @@ export async function compareTransformer(ctx: BenchContext, records: number, aga
   for (const guarantee of GUARANTEES) {
     const pair: [string, Contender][] = [
       [THIS_CHECKOUT, singleProcess(contenders(ctx), guarantee, THIS_CHECKOUT)],
-      [checkout, singleProcess(theirs, guarantee, checkout)],
+      [named, singleProcess(theirs, guarantee, named)],
     ];
     warmUps.push(await warmUp(ctx, pair[0][1], input, records));
     const runs = new Map<string, { perSecond: number; cpuSeconds: number }[]>(pair.map(([build]) => [build, []]));
@@ -85,7 +87,7 @@ export async function compareTransformer(ctx: BenchContext, records: number, aga
       });
     }
   }
-  return { records, rounds, against: checkout, builds, warmUps };
+  return { records, rounds, against: named, builds, warmUps };
 }
 
 export function comparisonTable(result: ComparisonResult): string {

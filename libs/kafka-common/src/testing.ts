@@ -357,7 +357,26 @@ const VARIATION_STRINGS = [
   '::1@x',
   '3B241101-E2BB-4255-8CAF-4136C566A962',
 ];
-const VARIATION_OTHERS: unknown[] = [0, 99, 100, 200, 599, 600, -200, 200.5, 1e21, Infinity, Number.NaN, true, false, null, {}, [], { a: 1 }, ['x']];
+const VARIATION_OTHERS: unknown[] = [
+  0,
+  99,
+  100,
+  200,
+  599,
+  600,
+  -200,
+  200.5,
+  1e21,
+  Infinity,
+  Number.NaN,
+  true,
+  false,
+  null,
+  {},
+  [],
+  { a: 1 },
+  ['x'],
+];
 const VARIATION_VALUES: unknown[] = [...VARIATION_STRINGS, ...VARIATION_OTHERS];
 const VARIATION_NAMES = [
   'ip',

@@ -163,6 +163,11 @@ describe('the output check of a record', () => {
   it('sends every all-ASCII record the input contract accepts: upper-casing ASCII keeps the contract', () => {
     const ascii = outcomes.filter((c) => c.ascii);
     expect(ascii.length).toBeGreaterThan(4_000);
-    expect(ascii.filter((c) => !c.outcome.ok).map((c) => c.bytes.toString()).slice(0, 3)).toEqual([]);
+    expect(
+      ascii
+        .filter((c) => !c.outcome.ok)
+        .map((c) => c.bytes.toString())
+        .slice(0, 3),
+    ).toEqual([]);
   });
 });
