@@ -20,6 +20,11 @@ describe('web-log timestamps', () => {
     ['2024-02-29T12:00:00Z', '2024-02-29T12:00:00.000Z'],
     ['2000-02-29T12:00:00Z', '2000-02-29T12:00:00.000Z'],
     ['0099-03-01T00:00:00Z', '0099-03-01T00:00:00.000Z'],
+    ['0001-01-01T00:00:00.000Z', '0001-01-01T00:00:00.000Z'],
+    ['9999-12-31T23:59:59.999999Z', '9999-12-31T23:59:59.999999Z'],
+    ['2026-10-10 13:55:36.123Z', '2026-10-10T13:55:36.123Z'],
+    ['2026-10-10T13:55:36.123+00:00', '2026-10-10T13:55:36.123Z'],
+    ['2026-10-10T13:55:36.1234-0000', '2026-10-10T13:55:36.1234Z'],
   ])('reads %s as %s', (text, utc) => {
     expect(isWebLogTimestamp(text)).toBe(true);
     expect(timestampToUtc(text)).toBe(utc);
@@ -36,6 +41,8 @@ describe('web-log timestamps', () => {
     ['hour 24', '2026-01-01T24:00:00Z'],
     ['minute 60', '2026-01-01T10:60:00Z'],
     ['second 60', '2026-01-01T10:00:60Z'],
+    ['February 30th in the form of the answer', '2026-02-30T10:00:00.000Z'],
+    ['second 60 in the form of the answer', '2026-12-31T23:59:60.000Z'],
     ['year 0', '0000-01-01T00:00:00Z'],
     ['7 fractional digits', '2026-01-01T10:00:00.1234567Z'],
     ['an empty fraction', '2026-01-01T10:00:00.Z'],
@@ -70,6 +77,19 @@ describe('web-log timestamps', () => {
       offsetMinutes: -90,
     });
     expect(parseWebLogTimestamp('2026-10-10T13:55:36')?.offsetMinutes).toBeUndefined();
+  });
+
+  it('gives the text itself for a text already in the form of the answer, as the arithmetic would', () => {
+    const next = (seed: number) => () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+    const random = next(11);
+    const wrong: string[] = [];
+    for (let i = 0; i < 5000; i++) {
+      const iso = new Date(Math.floor(random() * 253402300800000)).toISOString();
+      const text = random() < 0.5 ? iso : `${iso.slice(0, -1)}${String(Math.floor(random() * 1000)).padStart(3, '0')}Z`;
+      const written = `${text.slice(0, -1)}+00:00`;
+      if (timestampToUtc(text) !== text || timestampToUtc(written) !== text) wrong.push(text);
+    }
+    expect(wrong.slice(0, 3)).toEqual([]);
   });
 
   it('gives up on an instant beyond the year 9999', () => {

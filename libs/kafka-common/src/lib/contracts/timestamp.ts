@@ -239,6 +239,10 @@ export const UTC_TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3,6}Z$/;
 export function timestampToUtc(text: string, zone = 'UTC'): string | undefined {
   const time = parseWebLogTimestamp(text);
   if (time === undefined) return undefined;
+  // Already the form this returns (`toISOString()`, Java's `Instant` at millisecond precision or
+  // finer): the text is its own answer. Its year is 0001 to 9999, which the form cannot leave.
+  if (time.offsetMinutes === 0 && time.fraction.length >= 3 && text.charCodeAt(10) === 0x54 && text.charCodeAt(text.length - 1) === 0x5a)
+    return text;
   const wall = wallMs(time);
   const instant = time.offsetMinutes === undefined ? resolverFor(zone).instantOf(wall) : wall - time.offsetMinutes * MINUTE_MS;
   const iso = isoMilliseconds(instant);
