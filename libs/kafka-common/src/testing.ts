@@ -80,6 +80,12 @@ export function badWebLogRecords(): BadRecord[] {
     { name: 'control characters in url', value: json({ ...good, url: '/a\r\nSet-Cookie: x=1' }), reason: DecodeFailure.contractViolation },
     { name: 'oversize user_agent', value: json({ ...good, user_agent: 'A'.repeat(5000) }), reason: DecodeFailure.contractViolation },
     { name: 'duplicate key', value: Buffer.from(goodText.replace('{', '{"status_code":500,')), reason: DecodeFailure.duplicateKey },
+    {
+      // JSON allows whitespace between a key and its colon; a pretty-printer may put it there.
+      name: 'duplicate key with whitespace before the colons',
+      value: Buffer.from(goodText.replace('{', '{"status_code" :500,').replace('"status_code":', '"status_code"\n\t:')),
+      reason: DecodeFailure.duplicateKey,
+    },
     { name: 'nested object as url', value: json({ ...good, url: { path: '/' } }), reason: DecodeFailure.contractViolation },
     {
       // The broker's default message.max.bytes is 1,048,588 per record batch: this value leaves

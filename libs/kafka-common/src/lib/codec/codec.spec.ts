@@ -55,6 +55,16 @@ describe('decode', () => {
     expect(decode(WebLogContract, Buffer.from(text))).toMatchObject({ ok: false, reason: DecodeFailure.duplicateKey });
   });
 
+  it('finds a duplicate key whatever JSON whitespace comes before its colon, and takes pretty-printed JSON', () => {
+    const log = aWebLog();
+    for (const space of [' ', '\t', '\n', '\r\n', ' \n\t ']) {
+      const text = JSON.stringify(log).replace('"url":', `"url"${space}:`);
+      const result = decode(WebLogContract, Buffer.from(`${text.slice(0, -1)},"url"${space}:"/other"}`));
+      expect([JSON.stringify(space), result.ok ? 'accepted' : result.reason]).toEqual([JSON.stringify(space), DecodeFailure.duplicateKey]);
+    }
+    expect(decode(WebLogContract, Buffer.from(JSON.stringify(log, null, 2).replace(/":/g, '" :')))).toEqual({ ok: true, value: log });
+  });
+
   it('does not mistake a separator inside a value for a duplicate key', () => {
     const log = aWebLog({ url: '/a?x="b":c', user_agent: 'agent "ip": 1' });
     expect(decode(WebLogContract, Buffer.from(JSON.stringify(log))).ok).toBe(true);

@@ -76,15 +76,27 @@ export function decode<T>(
   return { ok: true, value: result.data };
 }
 
+// The characters that may come right before the colon after a key.
+const QUOTE = 0x22;
+const SPACE = 0x20;
+const TAB = 0x09;
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+
 /**
  * JSON.parse keeps the last of duplicate keys silently, which would let a record say two things.
- * Counting the keys of the text is only needed when the parsed object could have lost one, so the
- * cheap check (a key count no larger than the number of `":` separators) runs first.
+ * Counting the keys of the text is only needed when the parsed object could have lost one, so a
+ * cheap bound runs first: every key written is followed by a colon, right after its closing quote
+ * or after JSON whitespace, so no more keys were written than there are such colons. When there
+ * are no more of them than the object has keys, none was lost.
  */
 function findDuplicateTopLevelKey(text: string, parsed: object): string | undefined {
   const keys = Object.keys(parsed).length;
   let separators = 0;
-  for (let i = text.indexOf('":'); i !== -1; i = text.indexOf('":', i + 2)) separators++;
+  for (let i = text.indexOf(':'); i !== -1; i = text.indexOf(':', i + 1)) {
+    const before = text.charCodeAt(i - 1);
+    if (before === QUOTE || before === SPACE || before === TAB || before === LINE_FEED || before === CARRIAGE_RETURN) separators++;
+  }
   if (separators <= keys) return undefined;
   return scanTopLevelKeys(text);
 }
