@@ -3,6 +3,9 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 
+/** How results name the checkout the benchmark runs from. */
+export const THIS_CHECKOUT = 'this checkout';
+
 const git = (dir: string, args: readonly string[]): string =>
   execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 

@@ -4,13 +4,12 @@
 // input topic, in each guarantee. Two runs of one build move by 5 to 10 % on a shared machine, and
 // more between runs of the command: medians of alternating rounds are what a change is judged by.
 import path from 'node:path';
-import { checkoutName } from './checkout';
+import { checkoutName, THIS_CHECKOUT } from './checkout';
 import { BenchContext, fillWithWebLogs, freshTopics } from './context';
 import { median, ratio, table } from './measure';
 import { Contender, contenders, OURS, runContender, WarmUp, warmUp, warmUpNote } from './transformer';
 
 const GUARANTEES = ['at-least-once', 'exactly-once'] as const;
-const THIS_CHECKOUT = 'this checkout';
 
 export interface ComparedBuild {
   readonly build: string;

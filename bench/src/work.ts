@@ -7,13 +7,12 @@
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { checkoutName } from './checkout';
+import { checkoutName, THIS_CHECKOUT } from './checkout';
 import { median, ratio, round, roundRatios, table } from './measure';
 import { parseWorkRound, WorkRound } from './work-job';
 
 const run = promisify(execFile);
-export const THIS_CHECKOUT = 'this checkout';
-/** A job's records: a batch as the transformer gets one in a long run. */
+/** A job's records: the figure is per record, so the size matters only through what a job costs once. */
 export const WORK_RECORDS = 3000;
 const ROUND_SECONDS = 4;
 
