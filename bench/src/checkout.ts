@@ -19,3 +19,14 @@ export function checkoutName(dir: string): string {
     return path.basename(dir);
   }
 }
+
+/** A module of a built checkout; the error says to build it when it is not there. */
+export function loadBuilt<T>(file: string, what = ''): T {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(file) as T;
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot load ${what === '' ? '' : `${what} `}${file} (build that checkout first): ${why}`);
+  }
+}

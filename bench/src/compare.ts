@@ -4,7 +4,7 @@
 // input topic, in each guarantee. Two runs of one build move by 5 to 10 % on a shared machine, and
 // more between runs of the command: medians of alternating rounds are what a change is judged by.
 import path from 'node:path';
-import { checkoutName, THIS_CHECKOUT } from './checkout';
+import { checkoutName, loadBuilt, THIS_CHECKOUT } from './checkout';
 import { BenchContext, fillWithWebLogs, freshTopics } from './context';
 import { median, ratio, table } from './measure';
 import { Contender, contenders, OURS, runContender, WarmUp, warmUp, warmUpNote } from './transformer';
@@ -40,12 +40,9 @@ function contendersOf(checkout: string, ctx: BenchContext): Contender[] {
   const built = path.join(checkout, 'bench', 'dist', 'transformer.js');
   let loaded: { contenders?: typeof contenders };
   try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    loaded = require(built) as { contenders?: typeof contenders };
+    loaded = loadBuilt<{ contenders?: typeof contenders }>(built);
   } catch (error) {
-    throw new Error(
-      `--against ${checkout}: cannot load ${built} (build that checkout first): ${error instanceof Error ? error.message : String(error)}`,
-    );
+    throw new Error(`--against ${checkout}: ${error instanceof Error ? error.message : String(error)}`);
   }
   if (typeof loaded.contenders !== 'function') throw new Error(`--against ${checkout}: ${built} exports no contenders`);
   return loaded.contenders(ctx);

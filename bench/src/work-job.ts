@@ -2,6 +2,7 @@
 // job of the checkout named (its built `transform-job.js`) over the same generated web logs, again
 // and again for the seconds given. Prints one line of JSON: records done and the CPU they took.
 import path from 'node:path';
+import { loadBuilt } from './checkout';
 
 interface Message {
   readonly offset: string;
@@ -33,23 +34,14 @@ export function parseWorkRound(output: string): WorkRound {
   return { records, cpuSeconds, wallSeconds };
 }
 
-function load<T>(file: string, what: string): T {
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(file) as T;
-  } catch (error) {
-    throw new Error(`cannot load ${what} ${file} (build that checkout first): ${error instanceof Error ? error.message : String(error)}`);
-  }
-}
-
 function main(): void {
   const [checkout, inputs, recordsText, secondsText] = process.argv.slice(2);
   if (checkout === undefined || inputs === undefined) throw new Error('usage: work-job CHECKOUT INPUTS_CHECKOUT RECORDS SECONDS');
-  const { packJob, runJob } = load<TransformJobModule>(
+  const { packJob, runJob } = loadBuilt<TransformJobModule>(
     path.join(checkout, 'apps/transformer/dist/transform/transform-job.js'),
     "the transformer's job",
   );
-  const { WebLogFactory } = load<FactoryModule>(
+  const { WebLogFactory } = loadBuilt<FactoryModule>(
     path.join(inputs, 'apps/weblog-generator/dist/generation/web-log-factory.js'),
     'the generator',
   );
