@@ -160,6 +160,21 @@ describe('the output check of a record', () => {
     expect(grown.filter((c) => c.bytes.includes('\\u')).length).toBeGreaterThan(20);
   });
 
+  it("checks an all-ASCII record without the output contract's own checks, and any other record with them", () => {
+    const contract = TransformedWebLogContract as { quickAccept: (value: unknown) => boolean };
+    const quick = jest.spyOn(contract, 'quickAccept');
+    const schema = jest.spyOn(TransformedWebLogContract.schema, 'safeParse');
+    try {
+      expect(transformRecord(source, { offset: '1', value: json(aWebLog()) }, options).ok).toBe(true);
+      expect(quick.mock.calls.length + schema.mock.calls.length).toBe(0);
+      expect(transformRecord(source, { offset: '2', value: json(aWebLog({ user_agent: 'straße' })) }, options).ok).toBe(true);
+      expect(quick).toHaveBeenCalledTimes(1);
+    } finally {
+      quick.mockRestore();
+      schema.mockRestore();
+    }
+  });
+
   it('sends every all-ASCII record the input contract accepts: upper-casing ASCII keeps the contract', () => {
     const ascii = outcomes.filter((c) => c.ascii);
     expect(ascii.length).toBeGreaterThan(4_000);
