@@ -26,10 +26,11 @@ const RUNS = [
   { flushSize: 10_000, s3ReplyDelayMs: 0 },
   { flushSize: 10, s3ReplyDelayMs: 20 },
 ] as const;
-const RAW_SECONDS = 15;
-/** Concurrencies a plain loop is tried at to find the server's best, each for RAW_SWEEP_SECONDS. */
+/** Seconds each loop of the table runs (`--loop-seconds`). */
+export const DEFAULT_LOOP_SECONDS = 15;
+/** Concurrencies a plain loop is tried at to find the server's best, each for SWEEP_SHARE of a loop's seconds. */
 const SWEEP = [1, 3, 8, 16, 32, 64] as const;
-const RAW_SWEEP_SECONDS = 6;
+const SWEEP_SHARE = 0.4;
 /** What the archiver's CPU goes to, by the first of these its call stack reaches (script URLs). */
 const STACK_GROUPS = {
   'S3 client': /@aws-sdk|@smithy|@aws-crypto/,
@@ -43,6 +44,8 @@ export interface ArchiverRow extends Rates, Footprint {
   /** Milliseconds each S3 reply was held back, for the round trip of an S3 endpoint further away. */
   readonly s3ReplyDelayMs: number;
   readonly records: number;
+  /** Seconds each loop of the row ran (the sweep's tries SWEEP_SHARE of it). */
+  readonly loopSeconds: number;
   readonly objects: number;
   readonly averageObjectBytes: number;
   readonly objectsPerSecond: number;
@@ -273,7 +276,12 @@ async function runArchiver(ctx: BenchContext, archive: ArchiveStore, setup: Arch
  * archiver's writes in a loop); in each further round the loops and the archiver run again, the
  * loops first in every other round. The row's figures are the medians of the rounds.
  */
-export async function benchArchiver(ctx: BenchContext, records: number, rounds = DEFAULT_ARCHIVER_ROUNDS): Promise<ArchiverRow[]> {
+export async function benchArchiver(
+  ctx: BenchContext,
+  records: number,
+  rounds = DEFAULT_ARCHIVER_ROUNDS,
+  loopSeconds = DEFAULT_LOOP_SECONDS,
+): Promise<ArchiverRow[]> {
   const topics = await freshTopics(ctx, 'bench-archiver', ['input', 'output', 'dead-letter']);
   ctx.say(`pre-filling ${records.toLocaleString('en-US')} web logs, then upper-casing them into the output topic`);
   await fillWithWebLogs(ctx, topics.input, records);
@@ -301,10 +309,10 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
       const body = await archive.read(first.sample);
       ctx.say(`  plain PutObject loop, ${body.length.toLocaleString('en-US')}-byte objects, concurrency ${CONCURRENCY}`);
       const serverCpuSeconds = ctx.s3CpuSeconds;
-      const raw = await rawPutRate(loopTarget, body, CONCURRENCY, RAW_SECONDS, { serverCpuSeconds });
+      const raw = await rawPutRate(loopTarget, body, CONCURRENCY, loopSeconds, { serverCpuSeconds });
       const sweep: SweptRate[] = [];
       for (const concurrency of SWEEP) {
-        const tried = await rawPutRate(loopTarget, body, concurrency, RAW_SWEEP_SECONDS);
+        const tried = await rawPutRate(loopTarget, body, concurrency, loopSeconds * SWEEP_SHARE);
         ctx.say(`  plain PutObject loop at concurrency ${concurrency}: ${tried.objectsPerSecond} objects/s`);
         sweep.push({ concurrency, objectsPerSecond: tried.objectsPerSecond });
       }
@@ -317,12 +325,12 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
         const best =
           first && bestConcurrency === CONCURRENCY
             ? raw
-            : await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS, { serverCpuSeconds });
+            : await rawPutRate(loopTarget, body, bestConcurrency, loopSeconds, { serverCpuSeconds });
         ctx.say(
           `  plain PutObject loop at concurrency ${bestConcurrency}, the sweep's fastest: ${best.objectsPerSecond} objects/s${serverShare(best.serverCpuMsPerObject)}`,
         );
         bestRuns.push(best);
-        const conditional = await rawPutRate(loopTarget, body, bestConcurrency, RAW_SECONDS, { writes: 'archiver', serverCpuSeconds });
+        const conditional = await rawPutRate(loopTarget, body, bestConcurrency, loopSeconds, { writes: 'archiver', serverCpuSeconds });
         ctx.say(
           `  the archiver's writes in a loop at concurrency ${bestConcurrency}: ${conditional.objectsPerSecond} objects/s${serverShare(conditional.serverCpuMsPerObject)}`,
         );
@@ -340,6 +348,7 @@ export async function benchArchiver(ctx: BenchContext, records: number, rounds =
         flushSize,
         s3ReplyDelayMs,
         records,
+        loopSeconds,
         raw,
         best: { ...medianRawRate(bestRuns), concurrency: bestConcurrency },
         conditional: { ...medianRawRate(conditionalRuns), concurrency: bestConcurrency },

@@ -20,13 +20,17 @@ import { benchWork, workTable } from './work';
 
 interface Benchmark {
   readonly defaultRecords: number;
-  run(ctx: BenchContext, records: number, rounds?: number): Promise<unknown>;
+  run(ctx: BenchContext, records: number, rounds?: number, loopSeconds?: number): Promise<unknown>;
   table(result: never): string;
 }
 
 const BENCHMARKS: Record<string, Benchmark> = {
   ceiling: { defaultRecords: 1_000_000, run: benchCeiling, table: ceilingTable },
-  transformer: { defaultRecords: 1_000_000, run: benchTransformer, table: transformerTable },
+  transformer: {
+    defaultRecords: 1_000_000,
+    run: (ctx, records, rounds) => benchTransformer(ctx, records, rounds),
+    table: transformerTable,
+  },
   archiver: { defaultRecords: 200_000, run: benchArchiver, table: archiverTable },
   latency: { defaultRecords: 70, run: benchLatency, table: latencyTable },
   shipper: { defaultRecords: 1_000_000, run: benchShipper, table: shipperTable },
@@ -40,7 +44,7 @@ const TRANSFORMER_FLOORS: Benchmark = {
 };
 
 const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all|work [--records N] [--out FILE] [--profile]
-             [--against DIR] [--floors] [--rounds N]
+             [--against DIR] [--floors] [--rounds N] [--loop-seconds S]
   --records  records per run (default: ceiling and transformer 1,000,000; archiver 200,000);
              for latency, seconds at each rate (default 70); for shipper, lines of the log (1,000,000)
   --out      results file (default bench/results/<benchmark>.json, or <benchmark>-<N>.json for a
@@ -60,6 +64,8 @@ const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all|
              (default 3; 1 with --profile); archiver: rounds of the archiver and the best loop
              (default 3; 1 with --profile); with --against: rounds of each build and guarantee
              (default 5); work: rounds of each build (default 5)
+  --loop-seconds S  archiver: seconds each PutObject loop runs (default 15; the sweep's tries
+             0.4 of it); for a quick look, with --out, as its figures are not the table's
   work       the transformer's per-record work alone (its transform thread's job over generated
              web logs, no broker): CPU a record; with --against DIR, this checkout's against DIR's,
              alternating; in work.json or work-against.json, BENCHMARKS.md untouched`;
@@ -106,6 +112,7 @@ async function main(): Promise<number> {
       against: { type: 'string' },
       floors: { type: 'boolean', default: false },
       rounds: { type: 'string' },
+      'loop-seconds': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -130,6 +137,12 @@ async function main(): Promise<number> {
   if (values.rounds !== undefined && wanted !== 'transformer' && wanted !== 'archiver' && wanted !== 'work')
     throw new Error('--rounds is for the transformer, archiver and work benchmarks');
   if (values.rounds !== undefined && values.profile) throw new Error('--rounds and --profile do not go together');
+  const loopSeconds = values['loop-seconds'] === undefined ? undefined : Number(values['loop-seconds']);
+  if (loopSeconds !== undefined && wanted !== 'archiver') throw new Error('--loop-seconds is for the archiver benchmark');
+  if (loopSeconds !== undefined && !(loopSeconds > 0))
+    throw new Error(`--loop-seconds must be a positive number, got ${values['loop-seconds']}`);
+  if (loopSeconds !== undefined && values.out === undefined)
+    throw new Error("--loop-seconds goes with --out: loops of another length are not the table's figures");
   const rounds = values.rounds === undefined ? undefined : Number(values.rounds);
   if (rounds !== undefined && !(Number.isInteger(rounds) && rounds > 0))
     throw new Error(`--rounds must be a positive whole number, got ${values.rounds}`);
@@ -182,7 +195,7 @@ async function main(): Promise<number> {
       const base = values.floors ? 'transformer-floors' : name;
       say(`\n== ${base}`);
       // A profiled run is one round: the profiler slows it, and one profile a guarantee is what is read.
-      const result = await benchmark.run(ctx, records ?? benchmark.defaultRecords, profileDir ? 1 : rounds);
+      const result = await benchmark.run(ctx, records ?? benchmark.defaultRecords, profileDir ? 1 : rounds, loopSeconds);
       const text = benchmark.table(result as never);
       // A run of another size than the default has its own results file and section (transformer-300000).
       const section = records === undefined || records === benchmark.defaultRecords ? base : `${base}-${records}`;
