@@ -53,7 +53,8 @@ async function main(): Promise<number> {
   if (mode !== undefined && !MODES.includes(mode)) throw new Error(`--mode must be ${MODES.join(' or ')}, got ${values.mode}`);
   const named = values.scenario ? SCENARIOS.filter((s) => values.scenario?.includes(s.name)) : scenariosOf(profile.name);
   const fixed = named.filter((s) => inMode(s, mode) === undefined);
-  if (values.scenario && fixed.length > 0) throw new Error(`--mode ${mode}: ${fixed.map((s) => s.name).join(', ')} run only in their own mode`);
+  if (values.scenario && fixed.length > 0)
+    throw new Error(`--mode ${mode}: ${fixed.map((s) => s.name).join(', ')} run only in their own mode`);
   if (fixed.length > 0) say(`--mode ${mode}: left out, as they run only in their own mode: ${fixed.map((s) => s.name).join(', ')}`);
   const selected = named.map((s) => inMode(s, mode)).filter((s): s is Scenario => s !== undefined);
 
@@ -87,7 +88,9 @@ async function main(): Promise<number> {
     await infra.stop();
   }
 
-  const out = path.resolve(values.out ?? path.join(repositoryRoot, 'reliability', 'results', `${profile.name}${mode ? `-${mode}` : ''}.json`));
+  const out = path.resolve(
+    values.out ?? path.join(repositoryRoot, 'reliability', 'results', `${profile.name}${mode ? `-${mode}` : ''}.json`),
+  );
   writeResults(out, run);
   const table = resultsTable(run);
   say(`\n${table}\n\nresults in ${path.relative(process.cwd(), out)}`);

@@ -141,6 +141,8 @@ const commands = {
     ensureDependencies();
     step('lint');
     run('npx', ['nx', 'run-many', '-t', 'lint', '--output-style=static']);
+    step('format check (Prettier, every TypeScript file)');
+    run('npx', ['prettier', '--check', '**/*.ts']);
     step('type check (sources and tests)');
     run('npx', ['tsc', '-p', 'tsconfig.json']);
     step('unit tests');

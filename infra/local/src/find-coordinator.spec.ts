@@ -36,11 +36,20 @@ describe('FindCoordinator', () => {
   });
 
   it('reads the coordinator node from an answer', () => {
-    expect(decodeFindCoordinator(response(7, 0, null, 3, '127.0.0.1', 9092), 7)).toEqual({ ok: true, nodeId: 3, host: '127.0.0.1', port: 9092 });
+    expect(decodeFindCoordinator(response(7, 0, null, 3, '127.0.0.1', 9092), 7)).toEqual({
+      ok: true,
+      nodeId: 3,
+      host: '127.0.0.1',
+      port: 9092,
+    });
   });
 
   it('says a coordinator that is moving is worth asking again, and an authorisation failure is not', () => {
-    expect(decodeFindCoordinator(response(7, 15, 'not available', -1, '', -1), 7)).toMatchObject({ ok: false, errorCode: 15, retriable: true });
+    expect(decodeFindCoordinator(response(7, 15, 'not available', -1, '', -1), 7)).toMatchObject({
+      ok: false,
+      errorCode: 15,
+      retriable: true,
+    });
     expect(decodeFindCoordinator(response(7, 30, null, -1, '', -1), 7)).toMatchObject({ ok: false, errorCode: 30, retriable: false });
   });
 

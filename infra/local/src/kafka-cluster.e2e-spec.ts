@@ -60,13 +60,20 @@ describe('a three-node KRaft cluster (real brokers)', () => {
     await admin.connect();
     try {
       await ensureTopics(admin, [
-        { name: topic, partitions: 3, replicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR, minInsyncReplicas: env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS },
+        {
+          name: topic,
+          partitions: 3,
+          replicationFactor: env.KAFKA_TOPIC_REPLICATION_FACTOR,
+          minInsyncReplicas: env.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
+        },
       ]);
       const configs = await admin.describeConfigs({
         resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['min.insync.replicas'] }],
         includeSynonyms: false,
       });
-      expect(configs.resources[0]?.configEntries.map((e) => [e.configName, e.configValue, e.isDefault])).toEqual([['min.insync.replicas', '2', false]]);
+      expect(configs.resources[0]?.configEntries.map((e) => [e.configName, e.configValue, e.isDefault])).toEqual([
+        ['min.insync.replicas', '2', false],
+      ]);
     } finally {
       await admin.disconnect();
     }
@@ -74,7 +81,9 @@ describe('a three-node KRaft cluster (real brokers)', () => {
   });
 
   it('returns from ensureTopics to services racing to create the same topics through different nodes, each of which may not know the topic yet', async () => {
-    const admins = cluster().nodes.map((node) => new Kafka({ clientId: 'cluster-spec', brokers: [node.address], logLevel: logLevel.NOTHING }).admin());
+    const admins = cluster().nodes.map((node) =>
+      new Kafka({ clientId: 'cluster-spec', brokers: [node.address], logLevel: logLevel.NOTHING }).admin(),
+    );
     await Promise.all(admins.map((admin) => admin.connect()));
     try {
       for (let round = 0; round < 8; round++) {
@@ -106,7 +115,9 @@ describe('a three-node KRaft cluster (real brokers)', () => {
       expect(internal.every((p) => p.replicas.length === 3)).toBe(true);
       const [broker] = (
         await admin.describeConfigs({
-          resources: [{ type: ConfigResourceTypes.BROKER, name: '1', configNames: ['min.insync.replicas', 'transaction.state.log.min.isr'] }],
+          resources: [
+            { type: ConfigResourceTypes.BROKER, name: '1', configNames: ['min.insync.replicas', 'transaction.state.log.min.isr'] },
+          ],
           includeSynonyms: false,
         })
       ).resources;
@@ -192,7 +203,12 @@ describe('a three-node KRaft cluster (real brokers)', () => {
       const node = await cluster().leaderOf(topic, 0);
       node.pause();
       expect([node.running, node.paused]).toEqual([true, true]);
-      await eventually(async () => ((await cluster().partitions([topic])).every((p) => p.leader !== node.id && !p.isr.includes(node.id)) ? true : undefined), 60000, 250);
+      await eventually(
+        async () =>
+          (await cluster().partitions([topic])).every((p) => p.leader !== node.id && !p.isr.includes(node.id)) ? true : undefined,
+        60000,
+        250,
+      );
       node.resume();
       expect(node.paused).toBe(false);
       await eventually(async () => ((await cluster().underReplicated([topic])).length === 0 ? true : undefined), 120000, 250);

@@ -1,10 +1,21 @@
 import { PartitionState, underReplicatedIn } from './kafka-cluster';
 
-const state = (partition: number, isr: number[], topic = 't'): PartitionState => ({ topic, partition, leader: isr[0] ?? -1, replicas: [1, 2, 3], isr });
+const state = (partition: number, isr: number[], topic = 't'): PartitionState => ({
+  topic,
+  partition,
+  leader: isr[0] ?? -1,
+  replicas: [1, 2, 3],
+  isr,
+});
 
 describe('underReplicatedIn', () => {
   it('finds nothing when every node sees every replica in sync', () => {
-    expect(underReplicatedIn([[state(0, [1, 2, 3]), state(1, [2, 3, 1])], [state(0, [3, 2, 1]), state(1, [1, 2, 3])]])).toEqual([]);
+    expect(
+      underReplicatedIn([
+        [state(0, [1, 2, 3]), state(1, [2, 3, 1])],
+        [state(0, [3, 2, 1]), state(1, [1, 2, 3])],
+      ]),
+    ).toEqual([]);
   });
 
   it('reports a partition that one node still sees short of a replica, though another sees it whole', () => {

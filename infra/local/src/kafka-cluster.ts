@@ -82,7 +82,13 @@ export class LaunchedKafka implements KafkaCluster {
   private constructor(readonly servers: readonly KafkaServer[]) {}
 
   /** Formats `count` nodes with one cluster id: each is broker and controller, all are voters. */
-  static async create(artifacts: KafkaArtifacts, runDir: string, ports: readonly number[], count: number, log: Log): Promise<LaunchedKafka> {
+  static async create(
+    artifacts: KafkaArtifacts,
+    runDir: string,
+    ports: readonly number[],
+    count: number,
+    log: Log,
+  ): Promise<LaunchedKafka> {
     if (ports.length < count * 2) throw new Error(`${count} Kafka nodes need ${count * 2} ports, ${ports.length} given`);
     const quorum = Array.from({ length: count }, (_, i) => ({
       nodeId: i + 1,
@@ -124,7 +130,8 @@ export class LaunchedKafka implements KafkaCluster {
     };
     const results = await Promise.allSettled(this.servers.map((server) => server.start(all)));
     const failures = results.filter((result): result is PromiseRejectedResult => result.status === 'rejected');
-    if (failures.length > 0) throw new Error(failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'));
+    if (failures.length > 0)
+      throw new Error(failures.map((f) => (f.reason instanceof Error ? f.reason.message : String(f.reason))).join('\n'));
   }
 
   /** Starts the nodes that are down, each waiting until it is registered again. */
@@ -200,6 +207,6 @@ export class LaunchedKafka implements KafkaCluster {
       counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
     }
     const [busiest] = [...counts.entries()].sort((a, b) => b[1] - a[1]);
-    return busiest ? this.node(busiest[0]) : (this.servers.find((server) => server.running) ?? (this.servers[0]));
+    return busiest ? this.node(busiest[0]) : (this.servers.find((server) => server.running) ?? this.servers[0]);
   }
 }

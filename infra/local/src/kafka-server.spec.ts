@@ -47,7 +47,7 @@ describe('serverProperties', () => {
       'node.id': '2',
       'process.roles': 'broker,controller',
       'controller.quorum.voters': '1@127.0.0.1:9101,2@127.0.0.1:9102,3@127.0.0.1:9103',
-      'listeners': 'PLAINTEXT://127.0.0.1:9002,CONTROLLER://127.0.0.1:9102',
+      listeners: 'PLAINTEXT://127.0.0.1:9002,CONTROLLER://127.0.0.1:9102',
       'default.replication.factor': '3',
       'min.insync.replicas': '2',
       'offsets.topic.replication.factor': '3',

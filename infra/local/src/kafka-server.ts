@@ -243,7 +243,9 @@ export class KafkaServer {
    * Starts the node and waits until it answers a metadata request in which it is itself a
    * registered broker, together with `check` (the rest of the cluster, when it starts with it).
    */
-  async start(check: ClusterCheck = (brokers) => (brokers.includes(this.id) ? undefined : `node ${this.id} not registered yet`)): Promise<void> {
+  async start(
+    check: ClusterCheck = (brokers) => (brokers.includes(this.id) ? undefined : `node ${this.id} not registered yet`),
+  ): Promise<void> {
     if (this.server.running) return;
     const started = Date.now();
     this.stopped = false;

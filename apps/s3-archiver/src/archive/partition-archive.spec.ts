@@ -38,10 +38,14 @@ function archiveOver(store: ArchiveStore): PartitionArchive {
 
 function batchOf(from: number, count: number): [KafkaBatch, KafkaBatchContext] {
   const value = Buffer.from(JSON.stringify(aTransformedWebLog()));
-  const messages = Array.from(
-    { length: count },
-    (_, i) => ({ key: null, value, timestamp: String(Date.now()), attributes: 0, offset: String(from + i), headers: {} }),
-  );
+  const messages = Array.from({ length: count }, (_, i) => ({
+    key: null,
+    value,
+    timestamp: String(Date.now()),
+    attributes: 0,
+    offset: String(from + i),
+    headers: {},
+  }));
   const last = String(from + count - 1);
   const batch: KafkaBatch = { topic: 'output', partition: 0, messages, firstOffset: String(from), lastOffset: last, highWatermark: last };
   const host = {

@@ -326,7 +326,12 @@ describe('KafkaBatchTransport against a real broker', () => {
     behaviour = (batch) => {
       handled.push(batch.firstOffset);
       return Promise.resolve({
-        publish: [publication(out, batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })))],
+        publish: [
+          publication(
+            out,
+            batch.messages.map((m) => ({ key: null, value: { value: m.value?.toString() ?? '' } })),
+          ),
+        ],
       });
     };
     return { topic, output, groupId: uniqueName('group'), handled };
@@ -357,7 +362,11 @@ describe('KafkaBatchTransport against a real broker', () => {
       () => (handledAtAcknowledgement = handled.length),
     );
     app = await transportApp(topic, groupId, {
-      extra: { kafka: held.kafka, deadLetter: { producer: held.producer, topic: { name: uniqueName('unused-dead-letters') } }, consumer: { maxBytesPerPartition: 100 } },
+      extra: {
+        kafka: held.kafka,
+        deadLetter: { producer: held.producer, topic: { name: uniqueName('unused-dead-letters') } },
+        consumer: { maxBytesPerPartition: 100 },
+      },
     });
     await app.listen();
     await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));
@@ -386,7 +395,11 @@ describe('KafkaBatchTransport against a real broker', () => {
     const metrics = new MetricsService({ service: 'ack-fails' });
     app = await transportApp(topic, groupId, {
       metrics,
-      extra: { kafka: held.kafka, deadLetter: { producer: held.producer, topic: { name: uniqueName('unused-dead-letters') } }, consumer: { maxBytesPerPartition: 100 } },
+      extra: {
+        kafka: held.kafka,
+        deadLetter: { producer: held.producer, topic: { name: uniqueName('unused-dead-letters') } },
+        consumer: { maxBytesPerPartition: 100 },
+      },
     });
     await app.listen();
     await eventually(async () => ((await committedOffsets(admin, groupId, topic)).get(0) === 100 ? true : undefined));

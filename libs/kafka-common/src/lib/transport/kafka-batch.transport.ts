@@ -490,7 +490,8 @@ export class KafkaBatchTransport extends Server implements CustomTransportStrate
       return false;
     }
     rewound.dropped++;
-    if (!payload.isStale()) this.consumer?.seek({ topic: payload.batch.topic, partition: payload.batch.partition, offset: rewound.offset.toString() });
+    if (!payload.isStale())
+      this.consumer?.seek({ topic: payload.batch.topic, partition: payload.batch.partition, offset: rewound.offset.toString() });
     return true;
   }
 
