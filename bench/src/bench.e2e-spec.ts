@@ -161,9 +161,9 @@ describe('npm run bench', () => {
     const misplaced = await runBench('latency', 5, ['--rounds', '2']);
     expect(misplaced.code).not.toBe(0);
     expect(misplaced.output).toContain('--rounds is for the transformer, archiver and work benchmarks');
-    const unpublished = await runBench('archiver', 5, ['--loop-seconds', '0']);
-    expect(unpublished.code).not.toBe(0);
-    expect(unpublished.output).toContain('--loop-seconds must be a positive number, got 0');
+    const noLoops = await runBench('archiver', 5, ['--loop-seconds', '0']);
+    expect(noLoops.code).not.toBe(0);
+    expect(noLoops.output).toContain('--loop-seconds must be a positive number, got 0');
   });
 
   it("work --against: the transform thread's job of this checkout and of another, alternating", async () => {

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { cpuSeconds, LocalInfra, startLocalInfra } from '@weblog/local-infra';
-import { benchArchiver, archiverTable } from './archiver';
+import { benchArchiver, archiverTable, DEFAULT_LOOP_SECONDS } from './archiver';
 import { benchCeiling, ceilingTable } from './ceiling';
 import { compareTransformer, comparisonTable } from './compare';
 import { testKafka } from '@weblog/kafka-common/testing';
@@ -64,7 +64,7 @@ const USAGE = `usage: npm run bench -- ${Object.keys(BENCHMARKS).join('|')}|all|
              (default 3; 1 with --profile); archiver: rounds of the archiver and the best loop
              (default 3; 1 with --profile); with --against: rounds of each build and guarantee
              (default 5); work: rounds of each build (default 5)
-  --loop-seconds S  archiver: seconds each PutObject loop runs (default 15; the sweep's tries
+  --loop-seconds S  archiver: seconds each PutObject loop runs (default ${DEFAULT_LOOP_SECONDS}; the sweep's tries
              0.4 of it); for a quick look, with --out, as its figures are not the table's
   work       the transformer's per-record work alone (its transform thread's job over generated
              web logs, no broker): CPU a record; with --against DIR, this checkout's against DIR's,
